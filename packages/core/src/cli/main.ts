@@ -1,0 +1,1 @@
+console.log("txbox CLI: not yet implemented")

@@ -1,0 +1,114 @@
+import { InvalidMessageError } from '../errors/invalid-message-error.js'
+import { InvalidOptionError } from '../errors/invalid-option-error.js'
+import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
+import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
+import { rejectUnknownOptions, resolveTableNames, type TableOptions } from '../schema/table-names.js'
+import { isKysely, isPgClient, type PgClientLike, runSql, type SqlRunner } from '../sql-executor.js'
+import { findScope } from '../transaction/transaction-scope.js'
+import { insertMessagesParams, insertMessagesSql, type NotifyMode } from './insert-messages.js'
+import type { OutboxMessageInput, ValidatedMessage } from './message.js'
+import { validateMessage } from './validate-message.js'
+import { signalRelays } from './wake-up-signal.js'
+
+/** Options of {@link enqueueOnCommit}. */
+export interface EnqueueOptions extends TableOptions {
+  /** Largest accepted payload, in bytes of JSON text. Default 1 MiB. */
+  maxPayloadBytes?: number
+  /**
+   * How relays learn about the new messages (they also poll, so this only
+   * changes latency):
+   * - `'after-commit'` (default): one NOTIFY after the commit, at most once per
+   *   5 ms per process. Needs a transaction opened by withTransaction; for
+   *   others nothing is sent and relays find the messages when they poll.
+   * - `'in-transaction'`: a NOTIFY inside the transaction. Works with any
+   *   transaction, but serialises commits database-wide (see docs/operations).
+   * - `false`: no signal.
+   */
+  notify?: NotifyMode
+}
+
+const OPTION_NAMES = ['maxPayloadBytes', 'notify']
+const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+const MAX_BATCH = 10_000
+const UNDEFINED_TABLE = '42P01'
+
+/**
+ * Records one message, or many in one statement, in the caller's transaction,
+ * and returns their message ids (in input order). The relay publishes them
+ * after the transaction commits; if it rolls back, they never existed.
+ *
+ * `trx` may be a transaction from {@link withTransaction} (or the same `db`
+ * inside its callback), a Kysely transaction from `db.transaction()`, or a
+ * node-postgres client inside `BEGIN`. Anything else throws
+ * NotInTransactionError. Bad input throws a typed error before any SQL runs.
+ */
+export async function enqueueOnCommit(
+  trx: SqlRunner,
+  messages: OutboxMessageInput | readonly OutboxMessageInput[],
+  options: EnqueueOptions = {},
+): Promise<string[]> {
+  rejectUnknownOptions('enqueueOnCommit', options, OPTION_NAMES)
+  const names = resolveTableNames(options)
+  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
+  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
+    throw new InvalidOptionError('maxPayloadBytes', `enqueueOnCommit: maxPayloadBytes must be a positive integer, got ${String(options.maxPayloadBytes)}.`)
+  }
+  const notify = options.notify ?? 'after-commit'
+  if (notify !== 'after-commit' && notify !== 'in-transaction' && notify !== false) {
+    throw new InvalidOptionError('notify', `enqueueOnCommit: notify must be 'after-commit', 'in-transaction' or false, got ${JSON.stringify(notify)}.`)
+  }
+
+  const list = Array.isArray(messages) ? (messages as readonly OutboxMessageInput[]) : [messages as OutboxMessageInput]
+  if (Array.isArray(messages) && list.length > MAX_BATCH) {
+    throw new InvalidMessageError('messages', `enqueueOnCommit accepts at most ${MAX_BATCH} messages per call, got ${list.length}: split the array.`)
+  }
+  const validated: ValidatedMessage[] = list.map((m, i) =>
+    validateMessage(m, Array.isArray(messages) ? `messages[${i}]` : 'message', maxPayloadBytes),
+  )
+  const runner = resolveRunner(trx)
+  if (validated.length === 0) return []
+
+  const inTransactionNotify = notify === 'in-transaction'
+  const text = insertMessagesSql(names, validated.length === 1 ? 'one' : 'many', inTransactionNotify)
+  try {
+    await runSql(runner.sql, text, insertMessagesParams(names, validated, inTransactionNotify))
+  } catch (error) {
+    if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error })
+    throw error
+  }
+  if (notify === 'after-commit' && runner.scope) {
+    const scope = runner.scope.root
+    const onceKey = `notify:${names.channel}`
+    if (!scope.onceKeys.has(onceKey)) {
+      scope.onceKeys.add(onceKey)
+      scope.addCommitHook(() => signalRelays(scope.db, names.channel))
+    }
+  }
+  return validated.map((m) => m.messageId)
+}
+
+function resolveRunner(trx: unknown) {
+  const scope = findScope(trx)
+  if (scope) return { sql: scope.trx as SqlRunner, scope }
+  if (isKysely(trx)) {
+    if (trx.isTransaction) return { sql: trx as SqlRunner, scope: undefined }
+    throw new NotInTransactionError(
+      'enqueueOnCommit was given the Kysely instance outside a transaction, so the message would be published whether or not your data commits. Call it inside withTransaction(db, async (trx) => { ... }) with that trx (or inside db.transaction().execute()).',
+    )
+  }
+  if (isPgClient(trx)) {
+    const status = (trx as PgClientLike).getTransactionStatus?.()
+    if (status === 'I') {
+      throw new NotInTransactionError(
+        "enqueueOnCommit was given a node-postgres client that is not inside a transaction. Run `await client.query('BEGIN')` first, and COMMIT after enqueueing.",
+      )
+    }
+    if (status === 'E') {
+      throw new NotInTransactionError('enqueueOnCommit was given a node-postgres client whose transaction has failed: roll it back (ROLLBACK) and start again.')
+    }
+    return { sql: trx as SqlRunner, scope: undefined }
+  }
+  throw new NotInTransactionError(
+    'enqueueOnCommit(trx, message): trx must be a transaction from withTransaction, a Kysely transaction, or a node-postgres client inside BEGIN.',
+  )
+}

@@ -1,0 +1,53 @@
+import { CompiledQuery, type Kysely } from 'kysely'
+
+/**
+ * The signal that wakes relays after a commit: a NOTIFY sent on the pool, after
+ * the transaction committed, at most once per window per process and channel.
+ *
+ * Why not NOTIFY inside the transaction: PostgreSQL serialises the commits of
+ * all notifying transactions on one database-wide lock; with a NOTIFY in every
+ * transaction, commit throughput of 16 clients fell to 0.32–0.43× (measured on
+ * our machines, see docs/performance.md). After the commit it costs one small
+ * statement per window, not one lock per transaction. Losing it (a crash
+ * between commit and signal) costs latency, never a message: relays also poll.
+ */
+const WINDOW_MS = 5
+
+interface ChannelState {
+  lastSentAt: number
+  timer: NodeJS.Timeout | undefined
+}
+
+const states = new WeakMap<object, Map<string, ChannelState>>()
+
+export function signalRelays(db: Kysely<any>, channel: string): void {
+  let byChannel = states.get(db)
+  if (!byChannel) {
+    byChannel = new Map()
+    states.set(db, byChannel)
+  }
+  let state = byChannel.get(channel)
+  if (!state) {
+    state = { lastSentAt: 0, timer: undefined }
+    byChannel.set(channel, state)
+  }
+  if (state.timer) return // a trailing signal is already due within the window
+  const wait = state.lastSentAt + WINDOW_MS - Date.now()
+  if (wait <= 0) {
+    send(db, channel, state)
+    return
+  }
+  const pending = state
+  pending.timer = setTimeout(() => {
+    pending.timer = undefined
+    send(db, channel, pending)
+  }, wait)
+  pending.timer.unref()
+}
+
+function send(db: Kysely<any>, channel: string, state: ChannelState): void {
+  state.lastSentAt = Date.now()
+  db.executeQuery(CompiledQuery.raw(`SELECT pg_notify($1, '')`, [channel])).catch(() => {
+    // Only latency depends on this signal: the relays' polling delivers anyway.
+  })
+}

@@ -1,0 +1,93 @@
+import type { TableNames } from '../schema/table-names.js'
+import { LANE_COUNT } from '../schema/migrations.js'
+import { runSql, type SqlRunner } from '../sql-executor.js'
+import { type ClaimedRow, compareIds, type RawClaimedRow, toClaimedRow } from './claimed-row.js'
+
+export interface ClaimOptions {
+  readonly batchSize: number
+  readonly lanesPerClaim: number
+  readonly blockKeyOnFailure: boolean
+}
+
+const statements = new Map<string, string>()
+
+/**
+ * Claims and deletes a batch in one statement, inside the transaction the
+ * relay holds while it publishes. The rows come back in id order.
+ *
+ * 1. Lanes: of the lanes that have work, in an order rotated per claim, lock
+ *    up to `lanesPerClaim` with pg_try_advisory_xact_lock, skipping lanes
+ *    another relay holds (SKIP LOCKED for lanes). The lock is evaluated above
+ *    the sort, one lane at a time, so LIMIT stops it taking more than it uses.
+ * 2. Blocked keys: keys whose failed head waits for its retry (few rows, a
+ *    partial index). Their later messages stay put.
+ * 3. Rows: each lane's ready rows in id order through the partial (lane, id)
+ *    index, plus failed rows whose retry is due, merged in id order. Every
+ *    part is bounded by the batch size: the cost does not grow with the backlog.
+ *
+ * Rows are not locked with SKIP LOCKED: a skipped row of a key would let that
+ * key's next message overtake it. The lane lock is what keeps relays apart.
+ */
+export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): string {
+  const cacheKey = `${names.quoted.outbox}|${blockKeyOnFailure}`
+  const cached = statements.get(cacheKey)
+  if (cached) return cached
+  const o = names.quoted.outbox
+  const blocked = blockKeyOnFailure
+    ? `,
+blocked AS MATERIALIZED (
+  SELECT DISTINCT o.key FROM lanes JOIN ${o} o ON o.lane = lanes.lane AND o.attempts > 0
+  WHERE o.available_at > now() AND o.key IS NOT NULL
+)`
+    : ''
+  const notBlocked = blockKeyOnFailure ? ' AND (o.key IS NULL OR o.key NOT IN (SELECT key FROM blocked))' : ''
+  // In blocking mode a key has at most one failed row (its head), and that row
+  // must come with the key's later rows: take all due failed keyed rows. In
+  // non-blocking mode failed rows are unordered retries, bounded like the rest.
+  const dueFailed = blockKeyOnFailure
+    ? `(SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NOT NULL)
+    UNION ALL
+    (SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NULL
+     ORDER BY o.available_at LIMIT $4)`
+    : `(SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.attempts > 0 AND o.available_at <= now()
+     ORDER BY o.available_at LIMIT $4)`
+  const text = `WITH lanes AS MATERIALIZED (
+  SELECT c.lane FROM (
+    SELECT l.lane FROM generate_series(0, ${LANE_COUNT - 1}) AS l(lane)
+    WHERE EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.available_at IS NULL)
+       OR EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now())
+    ORDER BY (l.lane + $1::int) % ${LANE_COUNT}
+    OFFSET 0
+  ) c
+  WHERE pg_try_advisory_xact_lock($2::int, c.lane)
+  LIMIT $3
+)${blocked},
+picked AS (
+  SELECT c.id FROM lanes, LATERAL (
+    (SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.available_at IS NULL${notBlocked}
+     ORDER BY o.id LIMIT $4)
+    UNION ALL
+    ${dueFailed}
+  ) c
+  ORDER BY c.id
+  LIMIT $4
+)
+DELETE FROM ${o} o USING picked WHERE o.id = picked.id
+RETURNING o.id::text AS id, o.message_id, o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers,
+  o.attempts, o.created_at, o.available_at, o.last_error`
+  statements.set(cacheKey, text)
+  return text
+}
+
+export async function claimBatch(trx: SqlRunner, names: TableNames, options: ClaimOptions): Promise<ClaimedRow[]> {
+  const rotation = Math.floor(Math.random() * LANE_COUNT)
+  const { rows } = await runSql<RawClaimedRow>(trx, claimBatchSql(names, options.blockKeyOnFailure), [
+    rotation,
+    names.locks.lanes,
+    options.lanesPerClaim,
+    options.batchSize,
+  ])
+  // DELETE … RETURNING does not promise an order.
+  rows.sort((a, b) => compareIds(a.id, b.id))
+  return rows.map(toClaimedRow)
+}

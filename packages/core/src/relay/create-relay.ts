@@ -1,0 +1,284 @@
+import { EventEmitter } from 'node:events'
+import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
+import type { OutboxMessage } from '../publisher.js'
+import { runSql } from '../sql-executor.js'
+import { claimBatch } from './claim-batch.js'
+import type { ClaimedRow } from './claimed-row.js'
+import { promoteDelayed } from './promote-delayed.js'
+import { type Outcome, publishBatch } from './publish-in-waves.js'
+import type { RelayEvents } from './relay-events.js'
+import { type OutboxStats, readOutboxStats } from './relay-metrics.js'
+import { type RelayOptions, type ResolvedRelayOptions, resolveRelayOptions } from './relay-options.js'
+import { settleFailures, type Unconfirmed } from './settle-failures.js'
+import { WakeUpListener } from './wake-up-listener.js'
+
+/** Counters since the relay was created, plus a snapshot of the outbox. */
+export interface RelayMetrics extends OutboxStats {
+  readonly published: number
+  readonly failed: number
+  readonly deadLettered: number
+  readonly batches: number
+}
+
+/** The result of one claim, publish and settle cycle. */
+interface CycleResult {
+  readonly claimed: number
+  readonly published: number
+}
+
+/**
+ * Publishes committed outbox messages. Create it with {@link createRelay}.
+ */
+export interface Relay {
+  /** Starts the relay's loops. Idempotent; rejects (and stays stopped) if the outbox tables are missing or the database is unreachable. */
+  start(): Promise<void>
+  /** Stops gracefully: batches in flight are published and settled, then it resolves. Idempotent. Does not close `db` or the publisher. */
+  stop(): Promise<void>
+  /** One claim, publish and settle cycle; resolves to the number of messages published. */
+  runOnce(): Promise<number>
+  /** Counters and a snapshot of the outbox (backlog, oldest message's age, dead letters). */
+  metrics(): Promise<RelayMetrics>
+  /** Whether the loops are running. */
+  readonly running: boolean
+  on<E extends keyof RelayEvents>(event: E, listener: RelayEvents[E]): this
+  once<E extends keyof RelayEvents>(event: E, listener: RelayEvents[E]): this
+  off<E extends keyof RelayEvents>(event: E, listener: RelayEvents[E]): this
+}
+
+/**
+ * Creates a relay: it claims committed messages in batches, publishes them
+ * through `publisher`, and deletes them once the broker confirmed them, with
+ * retries, dead letters and per-key order. Run one or many (processes or
+ * `concurrency`): they share the work without breaking per-key order.
+ *
+ * @example
+ * const relay = createRelay({ db, publisher: redisStreamsPublisher({ redis }), listen: pool })
+ * relay.on('dead', ({ message, error }) => log.error({ err: error, id: message.messageId }, 'dead letter'))
+ * await relay.start()
+ * process.on('SIGTERM', () => relay.stop())
+ */
+export function createRelay(options: RelayOptions): Relay {
+  return new OutboxRelay(resolveRelayOptions(options))
+}
+
+class OutboxRelay extends EventEmitter implements Relay {
+  private state: 'stopped' | 'starting' | 'running' | 'stopping' = 'stopped'
+  private loops: Promise<void>[] = []
+  private startPromise: Promise<void> | undefined
+  private stopPromise: Promise<void> | undefined
+  private listener: WakeUpListener | undefined
+  private wakeWaiters = new Set<() => void>()
+  private pendingSignal = false
+  private lastPromotionAt = 0
+  private readonly counters = { published: 0, failed: 0, deadLettered: 0, batches: 0 }
+
+  constructor(private readonly o: ResolvedRelayOptions) {
+    super()
+  }
+
+  get running(): boolean {
+    return this.state === 'running'
+  }
+
+  start(): Promise<void> {
+    if (this.state === 'running') return Promise.resolve()
+    if (this.state === 'starting' && this.startPromise) return this.startPromise
+    if (this.state === 'stopping' && this.stopPromise) return this.stopPromise.then(() => this.start())
+    this.state = 'starting'
+    this.startPromise = this.doStart().then(
+      () => {
+        this.state = 'running'
+      },
+      (error) => {
+        this.state = 'stopped'
+        throw error
+      },
+    )
+    return this.startPromise
+  }
+
+  private async doStart(): Promise<void> {
+    await this.checkSchema()
+    if (this.o.listen) {
+      this.listener = new WakeUpListener(this.o.listen, this.o.names.channel, () => this.wake(), (e) => this.emitError(e), this.o.logger)
+      await this.listener.start()
+    }
+    this.o.logger.info({ batchSize: this.o.batchSize, concurrency: this.o.concurrency, outbox: this.o.names.quoted.outbox }, 'txbox relay started')
+    this.loops = Array.from({ length: this.o.concurrency }, () => this.loop())
+  }
+
+  stop(): Promise<void> {
+    if (this.state === 'stopped') return Promise.resolve()
+    if (this.state === 'stopping' && this.stopPromise) return this.stopPromise
+    const starting = this.state === 'starting' ? this.startPromise : undefined
+    this.state = 'stopping'
+    this.stopPromise = (async () => {
+      await starting?.catch(() => {})
+      this.state = 'stopping'
+      this.wake()
+      await Promise.all(this.loops)
+      this.loops = []
+      await this.listener?.stop()
+      this.listener = undefined
+      this.state = 'stopped'
+      this.o.logger.info({}, 'txbox relay stopped')
+    })()
+    return this.stopPromise
+  }
+
+  async runOnce(): Promise<number> {
+    await this.maybePromote(true)
+    const { published } = await this.cycle()
+    return published
+  }
+
+  async metrics(): Promise<RelayMetrics> {
+    const stats = await readOutboxStats(this.o.db, this.o.names)
+    return { ...stats, ...this.counters }
+  }
+
+  private async checkSchema(): Promise<void> {
+    try {
+      await runSql(this.o.db, `SELECT 1 FROM ${this.o.names.quoted.outbox} LIMIT 0`)
+    } catch (error) {
+      if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(this.o.names.quoted.outbox, { cause: error })
+      throw error
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let errorStreak = 0
+    while (this.state === 'running' || this.state === 'starting') {
+      try {
+        await this.maybePromote(false)
+        const { claimed } = await this.cycle()
+        errorStreak = 0
+        if (claimed >= this.o.batchSize) continue
+        if (claimed === 0) this.emit('idle')
+        await this.sleep(this.o.pollInterval, true)
+      } catch (error) {
+        errorStreak += 1
+        this.emitError(error as Error)
+        const delay = Math.min(30_000, 100 * 2 ** Math.min(errorStreak, 9))
+        this.o.logger.warn({ err: error, retryInMs: delay }, 'txbox relay: cycle failed; backing off')
+        await this.sleep(delay, false)
+      }
+    }
+  }
+
+  /** Promotes due delayed messages, at most once per poll interval (or now, when forced). */
+  private async maybePromote(force: boolean): Promise<void> {
+    const now = Date.now()
+    if (!force && now - this.lastPromotionAt < this.o.pollInterval) return
+    this.lastPromotionAt = now
+    const promoted = await promoteDelayed(this.o.db, this.o.names, this.o.batchSize)
+    if (promoted > 0) this.o.logger.debug({ promoted }, 'txbox relay: delayed messages are due')
+  }
+
+  /**
+   * Claim, publish and settle one batch in one transaction. The claim deletes
+   * the rows; COMMIT makes that final only after the broker confirmed them.
+   * If the process dies before, the transaction rolls back and the rows (and
+   * their lanes) are free for the next claim.
+   */
+  private async cycle(): Promise<CycleResult> {
+    const o = this.o
+    const result = await o.db.transaction().execute(async (trx) => {
+      const rows = await claimBatch(trx, o.names, o)
+      if (rows.length === 0) return { rows, outcomes: new Map<string, Outcome>(), unconfirmed: [] as Unconfirmed[] }
+      const outcomes = await publishBatch(
+        o.publisher,
+        rows.map((r) => r.message),
+        { waves: o.blockKeyOnFailure, timeoutMs: o.publishTimeout },
+      )
+      const unconfirmed = this.unconfirmed(rows, outcomes)
+      await settleFailures(trx, o.names, unconfirmed)
+      return { rows, outcomes, unconfirmed }
+    })
+    // Events only after COMMIT: what they report is durable.
+    const { rows, unconfirmed } = result
+    if (rows.length === 0) return { claimed: 0, published: 0 }
+    this.counters.batches += 1
+    const published: OutboxMessage[] = []
+    for (const row of rows) if (result.outcomes.get(row.message.id)?.kind === 'confirmed') published.push(row.message)
+    this.counters.published += published.length
+    if (published.length > 0) this.emit('published', { messages: published })
+    this.reportFailures(unconfirmed)
+    o.logger.debug({ claimed: rows.length, published: published.length }, 'txbox relay: batch settled')
+    return { claimed: rows.length, published: published.length }
+  }
+
+  private unconfirmed(rows: readonly ClaimedRow[], outcomes: Map<string, Outcome>): Unconfirmed[] {
+    const out: Unconfirmed[] = []
+    for (const row of rows) {
+      const outcome = outcomes.get(row.message.id) ?? { kind: 'unattempted' as const }
+      if (outcome.kind === 'confirmed') continue
+      if (outcome.kind === 'unattempted') {
+        out.push({ kind: 'unattempted', row })
+        continue
+      }
+      const attempts = row.message.attempts + 1
+      const error = describeError(outcome.error)
+      if (outcome.permanent || attempts >= this.o.maxAttempts) out.push({ kind: 'dead', row, error })
+      else out.push({ kind: 'retry', row, error, retryInMs: Math.max(0, this.o.retryDelay(attempts)) })
+    }
+    return out
+  }
+
+  private reportFailures(unconfirmed: readonly Unconfirmed[]): void {
+    for (const u of unconfirmed) {
+      if (u.kind === 'unattempted') continue
+      const error = new Error(u.error)
+      const attempts = u.row.message.attempts + 1
+      if (u.kind === 'dead') {
+        this.counters.deadLettered += 1
+        this.o.logger.error({ messageId: u.row.message.messageId, topic: u.row.message.topic, attempts, err: u.error }, 'txbox relay: message moved to the dead letters')
+        this.emit('dead', { message: u.row.message, error, attempts })
+      } else {
+        this.counters.failed += 1
+        this.o.logger.warn({ messageId: u.row.message.messageId, topic: u.row.message.topic, attempts, err: u.error }, 'txbox relay: publish failed; will retry')
+        this.emit('failed', { message: u.row.message, error, attempts, retryAt: new Date(Date.now() + u.retryInMs) })
+      }
+    }
+  }
+
+  private emitError(error: Error): void {
+    this.o.logger.error({ err: error }, 'txbox relay error')
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+  }
+
+  /** Wakes sleeping loops (a notification, or stop()). */
+  private wake(): void {
+    this.pendingSignal = true
+    for (const waiter of this.wakeWaiters) waiter()
+  }
+
+  /** Sleeps up to `ms`, ending early on stop() and, if `wakeable`, on a signal. */
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'starting') return Promise.resolve()
+    if (wakeable && this.pendingSignal) {
+      this.pendingSignal = false
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined
+      const done = () => {
+        clearTimeout(timer)
+        this.wakeWaiters.delete(waiter)
+        resolve()
+      }
+      const waiter = () => {
+        if (wakeable || this.state === 'stopping') {
+          this.pendingSignal = false
+          done()
+        }
+      }
+      timer = setTimeout(done, ms)
+      this.wakeWaiters.add(waiter)
+    })
+  }
+}
+
+function describeError(error: Error): string {
+  return error.message ? `${error.name}: ${error.message}` : String(error)
+}

@@ -1,0 +1,36 @@
+import type { TableNames } from '../schema/table-names.js'
+import { runSql, type SqlRunner } from '../sql-executor.js'
+
+const statements = new Map<string, string>()
+
+/**
+ * Moves delayed messages whose time has come to the end of the ready queue,
+ * with new ids: a delayed message joins its key's order when it becomes due.
+ * It takes the key's advisory lock (try-lock: a key a writer holds is promoted
+ * on a later pass) so that, like enqueue, its new id is in commit order.
+ * Returns how many it promoted.
+ */
+export function promoteDelayedSql(names: TableNames): string {
+  const cached = statements.get(names.quoted.outbox)
+  if (cached) return cached
+  const o = names.quoted.outbox
+  const text = `WITH due AS (
+  DELETE FROM ${o} WHERE id IN (
+    SELECT id FROM ${o} WHERE attempts = 0 AND available_at IS NOT NULL AND available_at <= now()
+    ORDER BY available_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
+  ) AND (key IS NULL OR pg_try_advisory_xact_lock($2::int, hashtext(key)))
+  RETURNING message_id, topic, key, payload, headers, created_at, available_at, id
+), promoted AS (
+  INSERT INTO ${o} (message_id, topic, key, payload, headers, created_at)
+  SELECT message_id, topic, key, payload, headers, created_at FROM due ORDER BY available_at, id
+  RETURNING 1
+)
+SELECT count(*)::int AS promoted FROM promoted`
+  statements.set(names.quoted.outbox, text)
+  return text
+}
+
+export async function promoteDelayed(db: SqlRunner, names: TableNames, limit: number): Promise<number> {
+  const { rows } = await runSql<{ promoted: number }>(db, promoteDelayedSql(names), [limit, names.locks.keys])
+  return rows[0]?.promoted ?? 0
+}

@@ -1,0 +1,83 @@
+import { PublishTimeoutError } from '../errors/publish-timeout-error.js'
+import type { OutboxMessage, Publisher, PublishResult } from '../publisher.js'
+import { planWaves } from './plan-waves.js'
+
+/** What happened to each message of a batch. */
+export type Outcome =
+  | { readonly kind: 'confirmed' }
+  | { readonly kind: 'failed'; readonly error: Error; readonly permanent: boolean }
+  | { readonly kind: 'unattempted' }
+
+/**
+ * Publishes a batch within `timeoutMs`. With `waves`, one publisher call per
+ * wave (see planWaves), skipping the messages of keys that failed in an
+ * earlier wave; otherwise the whole batch in one call. Returns an outcome per
+ * message, keyed by message id.
+ */
+export async function publishBatch(
+  publisher: Publisher,
+  batch: readonly OutboxMessage[],
+  options: { readonly waves: boolean; readonly timeoutMs: number },
+): Promise<Map<string, Outcome>> {
+  const outcomes = new Map<string, Outcome>()
+  const controller = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new PublishTimeoutError(options.timeoutMs))
+      resolve('timeout')
+    }, options.timeoutMs)
+  })
+  try {
+    const waves = options.waves ? planWaves(batch) : [batch as OutboxMessage[]]
+    const failedKeys = new Set<string>()
+    for (const wave of waves) {
+      const send = wave.filter((m) => {
+        if (m.key !== null && failedKeys.has(m.key)) {
+          outcomes.set(m.id, { kind: 'unattempted' })
+          return false
+        }
+        return true
+      })
+      if (send.length === 0) continue
+      if (controller.signal.aborted) {
+        for (const m of send) outcomes.set(m.id, { kind: 'unattempted' })
+        continue
+      }
+      const results = await Promise.race([callPublisher(publisher, send, controller.signal), timedOut])
+      if (results === 'timeout') {
+        const error = controller.signal.reason as Error
+        for (const m of send) outcomes.set(m.id, { kind: 'failed', error, permanent: false })
+        continue
+      }
+      send.forEach((m, i) => {
+        const r = results[i] as PublishResult
+        if (r.ok) outcomes.set(m.id, { kind: 'confirmed' })
+        else {
+          outcomes.set(m.id, { kind: 'failed', error: r.error, permanent: r.permanent === true })
+          if (m.key !== null) failedKeys.add(m.key)
+        }
+      })
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+  return outcomes
+}
+
+async function callPublisher(publisher: Publisher, messages: OutboxMessage[], signal: AbortSignal): Promise<readonly PublishResult[]> {
+  let results: readonly PublishResult[]
+  try {
+    results = await publisher.publish(messages, { signal })
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error))
+    return messages.map(() => ({ ok: false as const, error: err }))
+  }
+  if (!Array.isArray(results) || results.length !== messages.length) {
+    const err = new Error(
+      `the publisher returned ${Array.isArray(results) ? results.length : typeof results} results for ${messages.length} messages; a Publisher must return one result per message`,
+    )
+    return messages.map(() => ({ ok: false as const, error: err }))
+  }
+  return results
+}

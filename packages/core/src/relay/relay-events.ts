@@ -1,0 +1,19 @@
+import type { OutboxMessage } from '../publisher.js'
+
+/** The relay's events and their payloads. */
+export interface RelayEvents {
+  /** A batch was confirmed by the broker and removed from the outbox. */
+  published: (event: { readonly messages: readonly OutboxMessage[] }) => void
+  /** A message was not confirmed and will be retried at `retryAt`. */
+  failed: (event: { readonly message: OutboxMessage; readonly error: Error; readonly attempts: number; readonly retryAt: Date }) => void
+  /** A message failed permanently or ran out of attempts and moved to the dead letters. */
+  dead: (event: { readonly message: OutboxMessage; readonly error: Error; readonly attempts: number }) => void
+  /**
+   * Something went wrong around the messages (the database, the publisher
+   * throwing, the wake-up connection). The relay backs off and carries on;
+   * nothing is lost. Unlike a plain EventEmitter, no listener is required.
+   */
+  error: (error: Error) => void
+  /** A claim found nothing to publish. */
+  idle: () => void
+}

@@ -1,0 +1,64 @@
+import type { TableNames } from '../schema/table-names.js'
+import { runSql, type SqlRunner } from '../sql-executor.js'
+import type { ClaimedRow } from './claimed-row.js'
+
+/** What becomes of a claimed message that was not confirmed. */
+export type Unconfirmed =
+  | { readonly kind: 'retry'; readonly row: ClaimedRow; readonly error: string; readonly retryInMs: number }
+  | { readonly kind: 'dead'; readonly row: ClaimedRow; readonly error: string }
+  /** Not sent: an earlier message of its key failed in this batch. Put back as it was. */
+  | { readonly kind: 'unattempted'; readonly row: ClaimedRow }
+
+const statements = new Map<string, string>()
+
+/**
+ * Puts the batch's unconfirmed messages back, in the claim's transaction, in
+ * one statement: retries and unattempted messages return to the outbox with
+ * their id (so their place in their key's order), dead ones go to the dead
+ * letters. Confirmed messages stay deleted, so they are not sent twice.
+ */
+export function settleFailuresSql(names: TableNames): string {
+  const cached = statements.get(names.quoted.outbox)
+  if (cached) return cached
+  const text = `WITH input AS (
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[],
+                       $9::float8[], $10::timestamptz[], $11::timestamptz[], $12::bool[])
+    AS t(id, message_id, topic, key, payload, headers, attempts, last_error, retry_in_ms, available_at, created_at, dead)
+),
+dead AS (
+  INSERT INTO ${names.quoted.dead} (id, message_id, topic, key, payload, headers, attempts, last_error, created_at)
+  SELECT id, message_id, topic, key, payload::jsonb, headers::jsonb, attempts, last_error, created_at FROM input WHERE dead
+  ON CONFLICT (id) DO NOTHING
+  RETURNING 1
+)
+INSERT INTO ${names.quoted.outbox} (id, message_id, topic, key, payload, headers, attempts, last_error, available_at, created_at)
+SELECT id, message_id, topic, key, payload::jsonb, headers::jsonb, attempts, last_error,
+       CASE WHEN retry_in_ms IS NULL THEN available_at ELSE now() + retry_in_ms * interval '1 millisecond' END,
+       created_at
+FROM input WHERE NOT dead`
+  statements.set(names.quoted.outbox, text)
+  return text
+}
+
+export async function settleFailures(trx: SqlRunner, names: TableNames, items: readonly Unconfirmed[]): Promise<void> {
+  if (items.length === 0) return
+  const col = <T>(f: (u: Unconfirmed) => T) => items.map(f)
+  await runSql(trx, settleFailuresSql(names), [
+    col((u) => u.row.message.id),
+    col((u) => u.row.message.messageId),
+    col((u) => u.row.message.topic),
+    col((u) => u.row.message.key),
+    col((u) => u.row.message.payload),
+    col((u) => (Object.keys(u.row.message.headers).length === 0 ? null : JSON.stringify(u.row.message.headers))),
+    col((u) => (u.kind === 'unattempted' ? u.row.message.attempts : u.row.message.attempts + 1)),
+    col((u) => (u.kind === 'unattempted' ? u.row.lastError : truncate(u.error))),
+    col((u) => (u.kind === 'retry' ? u.retryInMs : null)),
+    col((u) => u.row.availableAt),
+    col((u) => u.row.message.createdAt),
+    col((u) => u.kind === 'dead'),
+  ])
+}
+
+function truncate(text: string): string {
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text
+}

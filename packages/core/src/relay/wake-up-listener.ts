@@ -1,0 +1,115 @@
+import type { Logger } from '../logger.js'
+
+/** The part of a pg client the listener uses. */
+export interface ListenClient {
+  query(text: string): Promise<unknown>
+  on(event: 'notification', listener: (message: { channel: string }) => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  removeAllListeners?(event?: string): unknown
+  /** Present on pool clients. */
+  release?(destroy?: boolean | Error): void
+  /** Present on plain clients. */
+  end?(): Promise<void>
+}
+
+/**
+ * Where the relay gets its LISTEN connection: a `pg.Pool` (typically the one
+ * behind your Kysely instance; one of its connections is held while the relay
+ * runs), or any object whose `connect()` resolves to a connected client.
+ */
+export interface ListenSource {
+  connect(): Promise<ListenClient>
+}
+
+/**
+ * Holds a LISTEN connection and calls `onSignal` for each notification on
+ * `channel`. When the connection drops it reconnects with backoff, and calls
+ * `onSignal` once reconnected, since signals may have been missed meanwhile.
+ */
+export class WakeUpListener {
+  private client: ListenClient | undefined
+  private stopped = false
+  private retryTimer: NodeJS.Timeout | undefined
+  private failures = 0
+
+  constructor(
+    private readonly source: ListenSource,
+    private readonly channel: string,
+    private readonly onSignal: () => void,
+    private readonly onError: (error: Error) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopped = false
+    await this.connect()
+  }
+
+  private async connect(): Promise<void> {
+    let client: ListenClient | undefined
+    try {
+      client = await this.source.connect()
+      client.on('notification', (message) => {
+        if (message.channel === this.channel) this.onSignal()
+      })
+      client.on('error', (error) => this.lost(client as ListenClient, error))
+      await client.query(`LISTEN "${this.channel}"`)
+      if (this.stopped) {
+        dispose(client)
+        return
+      }
+      this.client = client
+      if (this.failures > 0) this.logger.info({ channel: this.channel }, 'txbox relay: wake-up connection restored')
+      this.failures = 0
+      this.onSignal()
+    } catch (error) {
+      if (client) dispose(client)
+      this.scheduleReconnect(error as Error)
+    }
+  }
+
+  private lost(client: ListenClient, error: Error): void {
+    if (this.client !== client) return
+    this.client = undefined
+    dispose(client)
+    this.scheduleReconnect(error)
+  }
+
+  private scheduleReconnect(error: Error): void {
+    if (this.stopped) return
+    this.failures += 1
+    this.onError(error)
+    const delay = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 9))
+    this.logger.warn({ err: error, retryInMs: delay }, 'txbox relay: wake-up connection lost; polling meanwhile')
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      void this.connect()
+    }, delay)
+    this.retryTimer.unref()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const client = this.client
+    this.client = undefined
+    if (client) {
+      try {
+        await client.query(`UNLISTEN "${this.channel}"`)
+      } catch {
+        // The connection is being discarded anyway.
+      }
+      dispose(client)
+    }
+  }
+}
+
+function dispose(client: ListenClient): void {
+  client.removeAllListeners?.('notification')
+  // Keep an error listener: a socket error after release must not crash the process.
+  client.removeAllListeners?.('error')
+  client.on('error', () => {})
+  if (client.release) client.release(true)
+  else void client.end?.().catch(() => {})
+}

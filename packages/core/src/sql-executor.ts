@@ -1,0 +1,37 @@
+import { CompiledQuery, type Kysely } from 'kysely'
+
+/**
+ * The part of a node-postgres client txbox uses (a `pg.Client` or a
+ * `PoolClient`). Typed structurally so the core does not depend on pg's types.
+ */
+export interface PgClientLike {
+  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount?: number | null }>
+  /** node-postgres ≥ 8.15: 'I' idle, 'T' in a transaction, 'E' in a failed transaction. */
+  getTransactionStatus?(): string | null
+}
+
+/** Something txbox can run SQL on: a Kysely instance or transaction, or a pg client. */
+export type SqlRunner = Kysely<any> | PgClientLike
+
+export function isKysely(value: unknown): value is Kysely<any> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Kysely<any>).executeQuery === 'function' &&
+    typeof (value as Kysely<any>).isTransaction === 'boolean'
+  )
+}
+
+export function isPgClient(value: unknown): value is PgClientLike {
+  return typeof value === 'object' && value !== null && typeof (value as PgClientLike).query === 'function' && !isKysely(value)
+}
+
+/** Runs one SQL text with positional parameters. Values are always parameters, never spliced. */
+export async function runSql<R = any>(runner: SqlRunner, text: string, values: readonly unknown[] = []): Promise<{ rows: R[] }> {
+  if (isKysely(runner)) {
+    const result = await runner.executeQuery<R>(CompiledQuery.raw(text, values as unknown[]))
+    return { rows: result.rows as R[] }
+  }
+  const result = await runner.query(text, values as unknown[])
+  return { rows: result.rows as R[] }
+}

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources; the built packages are checked by the
+    // CLI tests (which spawn dist/) and by `pnpm check:packages`.
+    alias: {
+      '@txbox/core': src('./packages/core/src/index.ts'),
+      '@txbox/redis': src('./packages/redis/src/index.ts'),
+      '@txbox/rabbitmq': src('./packages/rabbitmq/src/index.ts'),
+      '@txbox/testing': src('./packages/testing/src/index.ts'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'docs/**/*.test.ts'],
+    globalSetup: ['./packages/testing/src/global-setup.ts'],
+    setupFiles: ['./packages/testing/src/leak-check.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Two cores: two files at a time keeps database and broker load sane.
+    maxWorkers: 2,
+    sequence: { hooks: 'stack' },
+  },
+})
