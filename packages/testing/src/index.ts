@@ -1,3 +1,5 @@
 export { serviceUrls, localServiceUrls, dockerIsReachable, type ServiceUrls } from './services.js'
 export { useTestDatabase, uniqueName, type TestDatabase } from './test-database.js'
 export { waitFor, waitForValue } from './wait-for.js'
+export { recordingPublisher, type RecordingPublisher } from './recording-publisher.js'
+export { describePublisherConformance, type PublisherFixture, type ReceivedMessage } from './publisher-conformance.js'
