@@ -15,10 +15,12 @@ const statements = new Map<string, string>()
  * Claims and deletes a batch in one statement, inside the transaction the
  * relay holds while it publishes. The rows come back in id order.
  *
- * 1. Lanes: of the lanes that have work, in an order rotated per claim, lock
- *    up to `lanesPerClaim` with pg_try_advisory_xact_lock, skipping lanes
- *    another relay holds (SKIP LOCKED for lanes). The lock is evaluated above
- *    the sort, one lane at a time, so LIMIT stops it taking more than it uses.
+ * 1. Lanes: walk the lanes that have work, in an order rotated per claim,
+ *    locking each with pg_try_advisory_xact_lock and skipping those another
+ *    relay holds (SKIP LOCKED for lanes), until the locked lanes hold a
+ *    batch (counting at most `batchSize` rows per lane) or `lanesPerClaim`
+ *    lanes are locked. A recursive CTE, so that no lane is locked that the
+ *    claim does not need: the rest stay free for other relays.
  * 2. Blocked keys: keys whose failed head waits for its retry (few rows, a
  *    partial index). Their later messages stay put.
  * 3. Rows: each lane's ready rows in id order through the partial (lane, id)
@@ -51,17 +53,26 @@ blocked AS MATERIALIZED (
      ORDER BY o.available_at LIMIT $4)`
     : `(SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.attempts > 0 AND o.available_at <= now()
      ORDER BY o.available_at LIMIT $4)`
-  const text = `WITH lanes AS MATERIALIZED (
-  SELECT c.lane FROM (
-    SELECT l.lane FROM generate_series(0, ${LANE_COUNT - 1}) AS l(lane)
-    WHERE EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.available_at IS NULL)
-       OR EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now())
-    ORDER BY (l.lane + $1::int) % ${LANE_COUNT}
-    OFFSET 0
-  ) c
-  WHERE pg_try_advisory_xact_lock($2::int, c.lane)
-  LIMIT $3
-)${blocked},
+  const text = `WITH RECURSIVE candidates AS MATERIALIZED (
+  SELECT row_number() OVER (ORDER BY (l.lane + $1::int) % ${LANE_COUNT}) AS pos, l.lane
+  FROM generate_series(0, ${LANE_COUNT - 1}) AS l(lane)
+  WHERE EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.available_at IS NULL)
+     OR EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now())
+),
+walk AS (
+  SELECT 0::bigint AS pos, -1 AS lane, false AS locked, 0::bigint AS rows_seen, 0 AS lanes_locked
+  UNION ALL
+  SELECT c.pos, c.lane, lk.locked,
+         w.rows_seen + CASE WHEN lk.locked THEN (
+           SELECT count(*) FROM (SELECT 1 FROM ${o} o WHERE o.lane = c.lane AND o.available_at IS NULL LIMIT $4) x
+         ) ELSE 0 END,
+         w.lanes_locked + lk.locked::int
+  FROM walk w
+  JOIN candidates c ON c.pos = w.pos + 1
+  CROSS JOIN LATERAL (SELECT pg_try_advisory_xact_lock($2::int, c.lane) AS locked) lk
+  WHERE w.rows_seen < $4 AND w.lanes_locked < $3
+),
+lanes AS MATERIALIZED (SELECT lane FROM walk WHERE locked)${blocked},
 picked AS (
   SELECT c.id FROM lanes, LATERAL (
     (SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.available_at IS NULL${notBlocked}

@@ -17,7 +17,11 @@ export interface RelayOptions extends TableOptions {
   batchSize?: number
   /** Batches in flight at once, each on its own connection. Default 1. */
   concurrency?: number
-  /** Most lanes (of 64) one batch takes, so that other relays find work. Default 16. */
+  /**
+   * Most lanes (of 64) one batch takes. A claim locks lanes only until they
+   * hold a batch, leaving the rest to other relays; this caps it further.
+   * Default 64.
+   */
   lanesPerClaim?: number
   /** How often an idle relay looks for work when no signal wakes it, in ms. Default 1000. */
   pollInterval?: number
@@ -112,7 +116,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     names: resolveTableNames(options),
     batchSize: integer('batchSize', options.batchSize, 500, 1, 10_000),
     concurrency: integer('concurrency', options.concurrency, 1, 1, 64),
-    lanesPerClaim: integer('lanesPerClaim', options.lanesPerClaim, 16, 1, LANE_COUNT),
+    lanesPerClaim: integer('lanesPerClaim', options.lanesPerClaim, LANE_COUNT, 1, LANE_COUNT),
     pollInterval: integer('pollInterval', options.pollInterval, 1000, 1, 3_600_000),
     listen: options.listen,
     maxAttempts: integer('maxAttempts', options.maxAttempts, 10, 1, 1_000_000),
