@@ -10,7 +10,7 @@ import type { RelayEvents } from './relay-events.js'
 import { type OutboxStats, readOutboxStats } from './relay-metrics.js'
 import { type RelayOptions, type ResolvedRelayOptions, resolveRelayOptions } from './relay-options.js'
 import { settleFailures, type Unconfirmed } from './settle-failures.js'
-import { WakeUpListener } from './wake-up-listener.js'
+import { guardPoolClients, WakeUpListener } from './wake-up-listener.js'
 
 /** Counters since the relay was created, plus a snapshot of the outbox. */
 export interface RelayMetrics extends OutboxStats {
@@ -100,6 +100,7 @@ class OutboxRelay extends EventEmitter implements Relay {
   private async doStart(): Promise<void> {
     await this.checkSchema()
     if (this.o.listen) {
+      guardPoolClients(this.o.listen, (error) => this.o.logger.warn({ err: error }, 'txbox relay: a database connection ended'))
       this.listener = new WakeUpListener(this.o.listen, this.o.names.channel, () => this.wake(), (e) => this.emitError(e), this.o.logger)
       await this.listener.start()
     }

@@ -29,6 +29,12 @@ export interface RelayOptions extends TableOptions {
    * A LISTEN connection for low-latency wake-up: the `pg.Pool` behind `db`, or
    * anything with `connect()` resolving to a pg client. Without it the relay
    * only polls. See enqueueOnCommit's `notify` for the sending side.
+   *
+   * Given the pool behind `db` (recommended), the relay also guards the
+   * clients that pool creates from then on against node-postgres' uncaught
+   * 'error' event when the server ends a connection in use; create the relay
+   * before the pool's first query, or add such a listener yourself
+   * (`pool.on('connect', (c) => c.on('error', log))`).
    */
   listen?: ListenSource
   /** Tries before a message goes to the dead letters. Default 10. */
