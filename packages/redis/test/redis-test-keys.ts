@@ -1,10 +1,10 @@
 import type { OutboxMessage } from '@txbox/core'
 import { serviceUrls } from '@txbox/testing'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 
 /** A client on the shared test Redis. The caller quits it. */
-export function testRedis(): Redis {
-  return new Redis(serviceUrls().redisUrl, { lazyConnect: false })
+export function testRedis(options: RedisOptions = {}): Redis {
+  return new Redis(serviceUrls().redisUrl, options)
 }
 
 /** Deletes every key starting with `prefix` (each test file uses its own prefix, so this never touches other files' keys). */
