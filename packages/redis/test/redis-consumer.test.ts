@@ -252,6 +252,17 @@ describe('consumeRedisStream', () => {
     expect(new Set(got)).toEqual(new Set(messages.map((m) => m.messageId)))
   })
 
+  test('a consumer whose stream (and group) was deleted makes them again and keeps consuming', async () => {
+    const stream = `${prefix}recreate`
+    const got: string[] = []
+    await consume({ stream, group: 'g', consumer: 'c1', handler: (m) => void got.push(m.messageId) })
+    await redis.del(stream)
+    const m = outboxMessage('t')
+    await publish(stream, [m])
+    await waitFor(async () => got.length === 1 && (await pending(stream, 'g')) === 0, { message: 'the entry written after the deletion is handled' })
+    expect(got).toEqual([m.messageId])
+  })
+
   test('bad options fail with InvalidOptionError before anything is created', async () => {
     const base = { redis, stream: `${prefix}bad`, group: 'g', consumer: 'c', handler: () => {} }
     await expect(consumeRedisStream({ ...base, handler: undefined as never })).rejects.toThrow(InvalidOptionError)
