@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { createRelay, enqueueOnCommit, migrate, type Relay, withTransaction } from '@txbox/core'
-import { redisStreamsPublisher } from '@txbox/redis'
+import { RedisStreamWriteError, redisStreamsPublisher } from '@txbox/redis'
 import { useTestDatabase, waitFor } from '@txbox/testing'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { readStream } from './redis-test-keys.js'
+import { outboxMessage as outboxMessageFor, readStream } from './redis-test-keys.js'
 
 // This file kills Redis, so it runs its own redis-server on a free port and
 // never touches the shared one.
@@ -105,8 +105,27 @@ test('while Redis is unreachable messages stay in the outbox, none counts as pub
   expect(published).toHaveLength(6)
 
   // Down: the relay keeps trying, nothing leaves the outbox, nothing counts as published.
-  await killServer()
+  // A publish in flight when the connection drops: its replies never come, so every message fails.
+  const held = new Redis({ host: '127.0.0.1', port, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50 })
+  held.on('error', () => {})
+  try {
+    await waitFor(() => held.status === 'ready')
+    held.blpop('never', 0).catch(() => {}) // holds the pipeline's replies back
+    const inflight = redisStreamsPublisher({ redis: held, stream: 'inflight' }).publish([outboxMessageFor('t'), outboxMessageFor('t')], {
+      signal: new AbortController().signal,
+    })
+    await killServer()
+    const results = await inflight
+    expect(results.map((r) => r.ok)).toEqual([false, false])
+  } finally {
+    held.disconnect()
+  }
   await waitFor(() => client.status !== 'ready', { message: 'the client notices the server is gone' })
+  const direct = await redisStreamsPublisher({ redis: client }).publish([outboxMessageFor('orders'), outboxMessageFor('orders')], {
+    signal: new AbortController().signal,
+  })
+  expect(direct.map((r) => r.ok)).toEqual([false, false])
+  for (const r of direct) expect(!r.ok && r.error).toBeInstanceOf(RedisStreamWriteError)
   const during = await enqueue('during', 9)
   await waitFor(() => failures >= 9 * 3, { message: 'the relay retried every message a few times' })
   expect(await outboxRows()).toBe(9)
