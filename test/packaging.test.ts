@@ -9,6 +9,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 
 const exported: Record<string, string[]> = {
   '@txbox/core': ['withTransaction', 'enqueueOnCommit', 'onCommit', 'onRollback', 'migrate', 'migrationSql', 'createRelay', 'TxboxError', 'NotInTransactionError'],
+  '@txbox/redis': ['redisStreamsPublisher', 'consumeRedisStream', 'RedisStreamWriteError'],
 }
 
 function load(pkg: string, how: 'import' | 'require'): string[] {
