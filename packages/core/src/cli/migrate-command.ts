@@ -26,7 +26,7 @@ Examples:
     .action(async (flags: MigrateFlags) => {
       const names = tableNamesFor(flags.schema)
       if (flags.printSql) {
-        process.stdout.write(migrationSql(names))
+        process.stdout.write(migrationSql({ schema: names.schema }))
         return
       }
       const result = await withDatabase(flags.databaseUrl, ({ db }) => migrate(db, { schema: names.schema }))
