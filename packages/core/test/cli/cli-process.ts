@@ -6,7 +6,7 @@ import { waitFor } from '@txbox/testing'
 
 // The CLI tests run the BUILT executable, as users do: dist/cli/main.js.
 const coreDir = fileURLToPath(new URL('../..', import.meta.url))
-const repoRoot = path.resolve(coreDir, '../..')
+export const repoRoot = path.resolve(coreDir, '../..')
 export const CLI = path.join(coreDir, 'dist/cli/main.js')
 
 function newestSource(dir: string): number {
@@ -18,31 +18,38 @@ function newestSource(dir: string): number {
   return newest
 }
 
-function stale(): boolean {
-  return !existsSync(CLI) || statSync(CLI).mtimeMs < newestSource(path.join(coreDir, 'src'))
+function stale(packageDir: string, artifact: string): boolean {
+  const built = path.join(packageDir, artifact)
+  return !existsSync(built) || statSync(built).mtimeMs < newestSource(path.join(packageDir, 'src'))
 }
 
 /**
- * Builds @txbox/core when dist/cli/main.js is missing or older than a source
- * file (`pnpm test` builds first, so this is for running one file with
- * vitest). A lock directory keeps parallel test files from building at once.
+ * Builds the workspace package in `packageDir` when `artifact` is missing or
+ * older than a source file (`pnpm test` builds first, so this is for running
+ * one file with vitest). A lock directory keeps parallel test files from
+ * building the same package at once.
  */
-export async function ensureCliBuilt(): Promise<void> {
-  if (!stale()) return
-  const lock = path.join(coreDir, 'node_modules', '.txbox-cli-build.lock')
+export async function ensureBuilt(packageDir: string, artifact: string): Promise<void> {
+  if (!stale(packageDir, artifact)) return
+  const lock = path.join(packageDir, 'node_modules', '.txbox-test-build.lock')
   for (;;) {
     try {
       mkdirSync(lock)
       break
     } catch {
-      await waitFor(() => !existsSync(lock), { timeoutMs: 120_000, intervalMs: 100, message: `another test file is building @txbox/core (${lock})` })
+      await waitFor(() => !existsSync(lock), { timeoutMs: 120_000, intervalMs: 100, message: `another test file is building ${packageDir} (${lock})` })
     }
   }
   try {
-    if (stale()) execFileSync('pnpm', ['--filter', '@txbox/core', 'build'], { cwd: repoRoot, stdio: 'pipe' })
+    if (stale(packageDir, artifact)) execFileSync('pnpm', ['build'], { cwd: packageDir, stdio: 'pipe' })
   } finally {
     rmSync(lock, { recursive: true, force: true })
   }
+}
+
+/** Builds @txbox/core when dist/cli/main.js is missing or stale. */
+export function ensureCliBuilt(): Promise<void> {
+  return ensureBuilt(coreDir, 'dist/cli/main.js')
 }
 
 export interface CliResult {
