@@ -51,7 +51,9 @@ async function openRedis(url: string, description: string, flags: BrokerFlags, l
   // ioredis reports every failed reconnect; one warning per outage is enough
   // (the relay logs each batch that fails and retries it).
   let connected = false
+  let lastError: Error | undefined
   redis.on('error', (error: Error) => {
+    lastError = error
     if (!connected) return
     connected = false
     logger.warn({ err: error, broker: description }, 'lost the connection to Redis; reconnecting')
@@ -63,7 +65,9 @@ async function openRedis(url: string, description: string, flags: BrokerFlags, l
     await redis.connect()
   } catch (error) {
     redis.disconnect()
-    throw new CliError(`cannot reach the broker at ${description}: ${describeError(error)}`, 'failure', { cause: error })
+    // connect() rejects with "Connection is closed."; the socket's own error says why.
+    const reason = lastError ?? error
+    throw new CliError(`cannot reach the broker at ${description}: ${describeError(reason)}`, 'failure', { cause: reason })
   }
   const options: Record<string, unknown> = { redis }
   if (flags.stream !== undefined) options.stream = flags.stream
