@@ -34,7 +34,6 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
   }
   const streamOf = resolveStream(options.stream)
   const maxLen = positiveInteger(WHERE, 'maxLen', options.maxLen, undefined)
-  const trim = maxLen === undefined ? [] : ['MAXLEN', '~', maxLen]
 
   return {
     stopsKeyOnFailure: true,
