@@ -118,11 +118,12 @@ class RabbitmqPublisher implements Publisher {
     try {
       for (; i < messages.length; i++) {
         if (signal.aborted || open.closed) break
-        const message = messages[i] as OutboxMessage
+        const index = i
+        const message = messages[index] as OutboxMessage
         const entry: InFlight = {
           messageId: message.messageId,
           returned: undefined,
-          settle: (result) => settleAt(i, result),
+          settle: (result) => settleAt(index, result),
         }
         let routingKey: string
         try {
