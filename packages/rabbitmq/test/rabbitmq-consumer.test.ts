@@ -150,7 +150,7 @@ describe('consumeRabbitmq', () => {
       expect(deliveries).toEqual([1, 2, 3])
       expect(await count(queue)).toBe(0)
       const deadLettered = await channel.get(dead, { noAck: true })
-      expect(deadLettered && deadLettered.properties.messageId).toBe(sent.messageId)
+      expect(deadLettered === false ? undefined : deadLettered.properties.messageId).toBe(sent.messageId)
     })
   }
 
@@ -259,7 +259,7 @@ describe('consumeRabbitmq', () => {
       // The in-flight message was acked; the later one waits in the queue.
       expect(await count(queue)).toBe(1)
       const left = await channel.get(queue, { noAck: true })
-      expect(left && left.properties.messageId).toBe(later.messageId)
+      expect(left === false ? undefined : left.properties.messageId).toBe(later.messageId)
     } finally {
       release.open()
       await consumer.stop()
