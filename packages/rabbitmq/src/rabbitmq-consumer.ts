@@ -61,7 +61,18 @@ class RabbitmqQueueConsumer<T> {
   private stopping: Promise<void> | undefined
 
   constructor(options: ResolvedConsumerOptions<T>) {
-    this.o = options
+    // A throwing onError must not skip the ack / nack that follows it.
+    const report = options.onError
+    this.o = {
+      ...options,
+      onError: (error, message) => {
+        try {
+          report(error, message)
+        } catch {
+          // the user's reporter failed; the message is settled all the same
+        }
+      },
+    }
     this.reconnectDelay = options.reconnectDelay
   }
 

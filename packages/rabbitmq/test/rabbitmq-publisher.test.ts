@@ -183,6 +183,24 @@ describe('rabbitmqPublisher', () => {
     }
   })
 
+  test('a batch larger than the socket buffer is published in full (waiting for drain, not per message)', async () => {
+    const publisher = rabbitmqPublisher({ url, exchange })
+    try {
+      const topic = `${exchange}.big`
+      const queue = await boundQueue(topic)
+      const payload = JSON.stringify({ blob: 'x'.repeat(100_000) })
+      const batch = Array.from({ length: 150 }, () => message({ topic, payload }))
+      const results = await publisher.publish(batch, { signal: signal() })
+      expect(results.every((r) => r.ok)).toBe(true)
+      await waitForValue(
+        async () => (await channel.checkQueue(queue)).messageCount,
+        (n) => n === 150,
+      )
+    } finally {
+      await publisher.close?.()
+    }
+  })
+
   test('an aborted call fails its messages without publishing them', async () => {
     const publisher = rabbitmqPublisher({ url, exchange })
     try {
