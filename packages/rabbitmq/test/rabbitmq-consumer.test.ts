@@ -189,7 +189,10 @@ describe('consumeRabbitmq', () => {
     }
     expect(handled).toBe(0)
     expect(errors).toHaveLength(2)
-    for (const e of errors) expect(e).toBeInstanceOf(UndecodableMessageError)
+    for (const e of errors) {
+      expect(e).toBeInstanceOf(UndecodableMessageError)
+      expect((e as UndecodableMessageError).code).toBe('RABBITMQ_UNDECODABLE_MESSAGE')
+    }
   })
 
   test('wrap runs each handler inside it, the place for processOnce: a message it skips as a duplicate is still acked', async () => {

@@ -1,4 +1,4 @@
-import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
+import { InvalidOptionError, type OutboxMessage, TxboxError } from '@txbox/core'
 import { RabbitmqPublishError, rabbitmqPublisher } from '@txbox/rabbitmq'
 import { serviceUrls, uniqueName, waitForValue } from '@txbox/testing'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -136,6 +136,8 @@ describe('rabbitmqPublisher', () => {
       const error = failed && !failed.ok ? failed.error : undefined
       expect(error).toBeInstanceOf(RabbitmqPublishError)
       expect((error as RabbitmqPublishError).reason).toBe('returned')
+      expect(error).toBeInstanceOf(TxboxError)
+      expect((error as RabbitmqPublishError).code).toBe('RABBITMQ_PUBLISH')
       expect(failed && !failed.ok && failed.permanent).toBeFalsy()
       expect((await getOne(queue)).properties.messageId).toBe(batch[0]?.messageId)
       expect((await getOne(queue)).properties.messageId).toBe(batch[2]?.messageId)

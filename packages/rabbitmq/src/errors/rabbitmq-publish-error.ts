@@ -1,3 +1,5 @@
+import { TxboxError } from '@txbox/core'
+
 /**
  * Why RabbitMQ did not take a message:
  * - `returned`: no queue is bound for its routing key (basic.return of a mandatory message);
@@ -11,14 +13,17 @@
  */
 export type RabbitmqPublishFailure = 'returned' | 'nacked' | 'channel-closed' | 'unavailable' | 'aborted' | 'closed'
 
-/** A message the RabbitMQ publisher could not get confirmed. Reported in its PublishResult, never thrown. */
-export class RabbitmqPublishError extends Error {
+/**
+ * A message the RabbitMQ publisher could not get confirmed (code
+ * `RABBITMQ_PUBLISH`). Reported in its PublishResult, never thrown; `cause`
+ * keeps amqplib's error when there is one.
+ */
+export class RabbitmqPublishError extends TxboxError {
   /** Why the message failed; stable, branch on this rather than on the text. */
   readonly reason: RabbitmqPublishFailure
 
   constructor(reason: RabbitmqPublishFailure, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'RabbitmqPublishError'
+    super('RABBITMQ_PUBLISH', message, options)
     this.reason = reason
   }
 }
