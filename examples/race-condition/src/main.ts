@@ -34,6 +34,11 @@ Redis is unreachable from the app for 8 signups. For txbox, the relay process is
 killed after it has published ${KILL_RELAY_AFTER_PUBLISHED} messages, and restarted.
 `)
 
+// Ctrl-C: the children get the signal too; remove what this run created, then go.
+process.once('SIGINT', () => {
+  cleanUp().finally(() => process.exit(130))
+})
+
 let exitCode = 1
 try {
   await checkServices()
