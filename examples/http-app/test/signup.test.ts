@@ -60,7 +60,7 @@ describe('http-app: POST /signup', () => {
   })
 
   it('answers 409 for an email already registered, and sends nothing more', async () => {
-    await postJson('/signup', { email: 'bob@example.com' })
+    expect((await postJson('/signup', { email: 'bob@example.com' })).status).toBe(201)
     const again = await postJson('/signup', { email: 'bob@example.com' })
     expect(again.status).toBe(409)
     await waitFor(() => sent.includes('bob@example.com'), { timeoutMs: 10_000 })
