@@ -22,6 +22,10 @@ beforeAll(async () => {
   await sql`create table ${sql.id(t.schema, 'rabbit_effects')} (id serial primary key, message_id text not null)`.execute(t.db)
 })
 
+// The documented one-liner type-checks: wrap may return processOnce's result.
+const documentedWrap: Parameters<typeof consumeRedisStream>[0]['wrap'] = (m, run) => processOnce(t.db, m.messageId, run)
+void documentedWrap
+
 /** A handler's side effect, written in the inbox transaction: `withTransaction(t.db)` joins it. */
 const recordEffect = (table: string, messageId: string) =>
   withTransaction(t.db, (trx) => trx.insertInto(`${t.schema}.${table}`).values({ message_id: messageId }).execute())
