@@ -17,10 +17,11 @@ export interface WrittenMessage {
 /** What the writers did, recorded as they did it. */
 export interface WriterHistory {
   /**
-   * Messages of committed transactions, in the order their COMMIT returned.
-   * For one key this is the commit order: txbox serialises same-key writers
-   * with an advisory lock taken at enqueue, so the second writer's INSERT
-   * (and so its COMMIT) can only return after the first one's COMMIT.
+   * Messages of committed transactions, in commit order per key (the order
+   * across keys does not matter). txbox serialises same-key writers with an
+   * advisory lock taken at enqueue, so a writer learns its place when its
+   * first INSERT of the key returns (see WriterLedger for why the order in
+   * which COMMIT returns is not it).
    */
   readonly committed: readonly WrittenMessage[]
   /** Message ids of transactions (or savepoints) that rolled back. */
