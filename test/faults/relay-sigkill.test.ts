@@ -43,7 +43,7 @@ describe('relay killed with SIGKILL', () => {
     try {
       for (let kill = 0; kill < KILLS; kill++) {
         const killedAt = Date.now()
-        relay = new RelayProcess(relayConfig())
+        relay = await RelayProcess.start(relayConfig())
         await relay.waitReady()
         const current = relay
         // Strike while it works: after it published something, at a random moment.
@@ -57,7 +57,7 @@ describe('relay killed with SIGKILL', () => {
       await relay?.kill()
     }
 
-    const survivor = new RelayProcess(relayConfig())
+    const survivor = await RelayProcess.start(relayConfig())
     let result: Awaited<ReturnType<typeof drainAndCheck>>
     try {
       await survivor.waitReady()
@@ -73,6 +73,7 @@ describe('relay killed with SIGKILL', () => {
         transactions: writers.ledger.transactions,
         batchSize: BATCH_SIZE,
         maxRecoveryMs: Math.max(...recoveries),
+        meanRecoveryMs: Math.round(recoveries.reduce((a, b) => a + b, 0) / recoveries.length),
         drainMs: result.drainMs,
         dead: result.dead,
       }),

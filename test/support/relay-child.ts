@@ -1,6 +1,6 @@
 /**
  * A relay in a process of its own, for tests that kill it. Started by
- * RelayProcess (relay-process.ts) with its configuration as JSON in
+ * RelayProcess (relay-process.ts), bundled by child-bundle.ts, with its configuration as JSON in
  * TXBOX_FAULT_RELAY; prints `ready` once started and `published <n>` after
  * each committed batch, so the parent can kill it at chosen moments.
  */

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '@txbox/testing'
+import { bundleForChild } from './child-bundle.js'
 
 /** What relay-child.ts reads from TXBOX_FAULT_RELAY. */
 export interface RelayChildConfig {
@@ -17,24 +18,26 @@ export interface RelayChildConfig {
 }
 
 const testDir = fileURLToPath(new URL('..', import.meta.url))
-const childScript = fileURLToPath(new URL('./relay-child.ts', import.meta.url))
-const childTsconfig = fileURLToPath(new URL('./tsconfig.child.json', import.meta.url))
 
 /** A relay running in a child process, which the test can SIGKILL. */
 export class RelayProcess {
   /** Messages the child reported published (committed batches). */
   published = 0
-  readonly startedAt = Date.now()
   private ready = false
   private exitCode: number | null | undefined
   private closed: Promise<void>
   private stderr = ''
   private readonly child: ChildProcess
 
-  constructor(config: RelayChildConfig) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', childScript], {
+  /** Starts relay-child.ts in a new process (it is bundled on first use). */
+  static async start(config: RelayChildConfig): Promise<RelayProcess> {
+    return new RelayProcess(await bundleForChild(new URL('./relay-child.ts', import.meta.url)), config)
+  }
+
+  private constructor(script: string, config: RelayChildConfig) {
+    this.child = spawn(process.execPath, [script], {
       cwd: testDir,
-      env: { ...process.env, TXBOX_FAULT_RELAY: JSON.stringify(config), TSX_TSCONFIG_PATH: childTsconfig },
+      env: { ...process.env, TXBOX_FAULT_RELAY: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let buffered = ''
