@@ -65,8 +65,9 @@ export interface Publisher {
    * call. Send the batch in one round trip (a pipeline, a confirm window);
    * never one round trip per message.
    *
-   * The relay never passes two messages with the same key in one call unless
-   * its `keyOrdering` option is `'pipelined'`.
+   * With `blockKeyOnFailure` on (the default), the relay never passes two
+   * messages with the same key in one call; with it off, a call can carry
+   * several messages of one key, in order.
    */
   publish(messages: readonly OutboxMessage[], context: PublishContext): Promise<readonly PublishResult[]>
 
