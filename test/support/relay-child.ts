@@ -4,7 +4,8 @@
  * TXBOX_FAULT_RELAY; prints `ready` once started and `published <n>` after
  * each committed batch, so the parent can kill it at chosen moments.
  */
-import { createRelay, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
+import { createRelay } from '@txbox/core'
+import { redisStreamsPublisher } from '@txbox/redis'
 import { Redis } from 'ioredis'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
@@ -19,37 +20,9 @@ const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
 const redis = new Redis(config.redisUrl, { connectionName: config.applicationName, lazyConnect: false })
 redis.on('error', () => {})
 
-/**
- * A minimal Redis Streams publisher: one pipeline of XADDs per call, every
- * reply checked, nothing reported confirmed that Redis did not answer.
- */
-function xaddPublisher(stream: string): Publisher {
-  return {
-    async publish(messages: readonly OutboxMessage[], { signal }): Promise<readonly PublishResult[]> {
-      const pipeline = redis.pipeline()
-      for (const m of messages) {
-        // `outboxId` and `relayPid` only help diagnose a failure.
-        const fields = ['messageId', m.messageId, 'topic', m.topic, 'payload', m.payload, 'outboxId', m.id, 'relayPid', String(process.pid)]
-        if (m.key !== null) fields.push('key', m.key)
-        pipeline.xadd(stream, '*', ...fields)
-      }
-      const aborted = new Promise<'aborted'>((resolve) => {
-        if (signal.aborted) resolve('aborted')
-        signal.addEventListener('abort', () => resolve('aborted'), { once: true })
-      })
-      const replies = await Promise.race([pipeline.exec(), aborted])
-      if (replies === 'aborted' || replies === null) {
-        const error = new Error('publish aborted before Redis answered')
-        return messages.map(() => ({ ok: false as const, error }))
-      }
-      return replies.map(([error]) => (error ? { ok: false as const, error } : { ok: true as const }))
-    },
-  }
-}
-
 const relay = createRelay({
   db,
-  publisher: xaddPublisher(config.stream),
+  publisher: redisStreamsPublisher({ redis, stream: config.stream }),
   schema: config.schema,
   batchSize: config.batchSize,
   pollInterval: config.pollInterval ?? 50,
