@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis'
 import { type Kysely, sql } from 'kysely'
 import { waitFor } from '@txbox/testing'
-import { checkInvariants, type InvariantReport, type WriterHistory } from './invariants.js'
+import { expect } from 'vitest'
+import { checkInvariants, formatReport, type InvariantReport, type WriterHistory } from './invariants.js'
 import { readStreamDeliveries } from './redis-deliveries.js'
 
 /** Rows left in the outbox and in the dead letters. */
@@ -54,4 +55,26 @@ export async function drainAndCheck(options: {
 /** Resolves after `ms`: pacing for fault injection (when to strike), never a wait for a result. */
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * Prints the scenario's one-line summary and asserts the invariants: nothing
+ * lost, nothing phantom, per-key order held, nothing dead, outbox drained,
+ * and duplicates within `maxDuplicates` when given.
+ */
+export function expectInvariants(
+  scenario: string,
+  result: DrainResult,
+  figures: Record<string, string | number>,
+  limits: { readonly maxDuplicates?: number; readonly minCommitted?: number } = {},
+): void {
+  console.log(formatReport(scenario, result.report, { ...figures, drainMs: result.drainMs, dead: result.dead }))
+  const { report } = result
+  expect(report.committed, 'committed messages (too few means the scenario tested little)').toBeGreaterThanOrEqual(limits.minCommitted ?? 50)
+  expect(report.lost, 'lost: committed, never delivered').toEqual([])
+  expect(report.phantom, 'phantom: delivered, never committed').toEqual([])
+  expect(report.orderViolations, 'per-key order violations').toEqual([])
+  expect(result.dead, 'dead letters').toBe(0)
+  expect(result.outboxLeft, 'rows left in the outbox').toBe(0)
+  if (limits.maxDuplicates !== undefined) expect(report.duplicates, 'duplicates').toBeLessThanOrEqual(limits.maxDuplicates)
 }
