@@ -42,9 +42,8 @@ describe('relay killed with SIGKILL', () => {
         const killedAt = Date.now()
         relay = await RelayProcess.start(relayConfig(stream))
         await relay.waitReady()
-        const current = relay
         // Strike while it works: after it published something, at a random moment.
-        await waitFor(() => current.published > 0, { timeoutMs: 15_000, message: `relay ${kill} publishing (stderr: ${current.errors})` })
+        await relay.waitPublishedMoreThan(0)
         if (kill > 0) recoveries.push(Date.now() - killedAt)
         await pause(Math.floor(Math.random() * 150))
         await relay.kill()
@@ -83,7 +82,7 @@ describe('relay killed with SIGKILL', () => {
       for (let kill = 0; kill < KILLS; kill++) {
         const victimIndex = Math.floor(Math.random() * relays.length)
         const victim = relays[victimIndex] as RelayProcess
-        await waitFor(() => victim.published > 0, { timeoutMs: 15_000, message: `relay publishing (stderr: ${victim.errors})` })
+        await victim.waitPublishedMoreThan(0)
         await pause(Math.floor(Math.random() * 300))
         const killedAt = Date.now()
         await victim.kill()

@@ -14,8 +14,16 @@ import type { RelayChildConfig } from './relay-process.js'
 const config = JSON.parse(process.env.TXBOX_FAULT_RELAY ?? '{}') as RelayChildConfig
 
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2, application_name: config.applicationName })
-// A backend terminated while idle surfaces here; the pool drops that client.
+// A backend terminated while its client is idle in the pool surfaces here;
+// the pool drops that client.
 pool.on('error', (error) => process.stderr.write(`pool: ${error.message}\n`))
+// A backend terminated while its client is checked out but between queries
+// (the relay holds its transaction open while it publishes) makes that client
+// emit 'error' with no listener: pg-pool listens only to idle clients and
+// Kysely's driver adds none, so without this line the process crashes. The
+// next query on that client fails, the relay's transaction rolls back, and
+// the pool replaces the client.
+pool.on('connect', (client) => client.on('error', (error) => process.stderr.write(`client: ${error.message}\n`)))
 const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
 const redis = new Redis(config.redisUrl, { connectionName: config.applicationName, lazyConnect: false })
 redis.on('error', () => {})

@@ -86,6 +86,15 @@ export class RelayProcess {
     )
   }
 
+  /** Waits until the child reported more than `count` messages published; fails with its stderr. */
+  async waitPublishedMoreThan(count: number, timeoutMs = 15_000): Promise<void> {
+    try {
+      await waitFor(() => this.published > count, { timeoutMs, intervalMs: 10 })
+    } catch {
+      throw new Error(`relay child published ${this.published}, waited for more than ${count} for ${timeoutMs} ms; alive=${this.alive}; stderr: ${this.stderr}`)
+    }
+  }
+
   /** Kills the child at once; resolves when it is gone and its pipes are closed. */
   async kill(): Promise<void> {
     if (this.alive) this.child.kill('SIGKILL')
