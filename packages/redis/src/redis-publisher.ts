@@ -3,6 +3,7 @@ import { nonEmptyString, positiveInteger, rejectUnknownOptions } from './check-o
 import { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
 import type { RedisPublisherClient, RedisStreamsPublisherOptions } from './redis-config.js'
 import { entryFields } from './stream-entry.js'
+import { XADD_BATCH_SCRIPT, xaddBatchArgs } from './xadd-batch-script.js'
 
 const WHERE = 'redisStreamsPublisher'
 const OPTION_NAMES = ['redis', 'stream', 'maxLen']
@@ -17,8 +18,11 @@ const OPTION_NAMES = ['redis', 'stream', 'maxLen']
  *
  * Each entry has the fields `messageId`, `topic`, `payload` (the JSON text),
  * and `key` and `headers` (JSON text) when present. A batch goes out in one
- * pipeline and every reply is checked: a failed XADD fails that message only,
- * and a message counts as published only once Redis returned its entry id.
+ * round trip: one script that runs its XADDs in order, and every reply is
+ * checked. A failed XADD fails that message, and the later messages of its
+ * key in the batch are not written (so per-key order survives a failure); the
+ * other messages are unaffected. A message counts as published only once
+ * Redis returned its entry id.
  *
  * `close()` does nothing to `redis`: the client is yours, quit it yourself.
  */
@@ -30,21 +34,28 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
   }
   const streamOf = resolveStream(options.stream)
   const maxLen = positiveInteger(WHERE, 'maxLen', options.maxLen, undefined)
-  const trim = maxLen === undefined ? [] : ['MAXLEN', '~', maxLen]
 
   return {
+    stopsKeyOnFailure: true,
+
     async publish(messages, { signal }) {
       const results: PublishResult[] = new Array(messages.length)
-      const pipeline = redis.pipeline()
-      // Which message each queued XADD belongs to, and its stream.
+      // Which message each entry of the script belongs to, and its stream.
       const queued: { readonly index: number; readonly stream: string }[] = []
+      const entries: { stream: string; key: string | null; fields: string[] }[] = []
+      const failedKeys = new Set<string>()
       messages.forEach((message, index) => {
+        if (message.key !== null && failedKeys.has(message.key)) {
+          results[index] = { ok: false, error: heldBack(message) }
+          return
+        }
         const stream = chooseStream(streamOf, message)
         if (stream instanceof Error) {
           results[index] = { ok: false, error: stream }
+          if (message.key !== null) failedKeys.add(message.key)
           return
         }
-        pipeline.call('XADD', stream, ...trim, '*', ...entryFields(message))
+        entries.push({ stream, key: message.key, fields: entryFields(message) })
         queued.push({ index, stream })
       })
       if (queued.length === 0) return results
@@ -58,24 +69,30 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
       }
       if (signal.aborted) return failAll('the publish was aborted before it was sent', signal.reason)
 
+      const pipeline = redis.pipeline()
+      pipeline.call('EVAL', XADD_BATCH_SCRIPT, ...xaddBatchArgs(entries, maxLen))
       let replies: Awaited<ReturnType<typeof pipeline.exec>>
       try {
         replies = await untilAborted(pipeline.exec(), signal)
       } catch (error) {
         if (error === ABORTED) return failAll('the publish was aborted before Redis confirmed it', signal.reason)
-        return failAll(`the pipeline failed (${(error as Error)?.message ?? String(error)})`, error)
+        return failAll(`the call failed (${(error as Error)?.message ?? String(error)})`, error)
       }
-      if (!Array.isArray(replies) || replies.length !== queued.length) {
-        return failAll(`Redis answered the pipeline with ${Array.isArray(replies) ? replies.length : 'no'} replies for ${queued.length} commands`, undefined)
+      const [callError, reply] = (replies?.[0] ?? [new Error('no reply'), null]) as [Error | null, unknown]
+      if (callError) return failAll(`the batch script failed (${callError.message})`, callError)
+      if (!Array.isArray(reply) || reply.length !== queued.length) {
+        return failAll(`Redis answered with ${Array.isArray(reply) ? reply.length : 'no'} replies for ${queued.length} entries`, undefined)
       }
       queued.forEach(({ index, stream }, i) => {
-        const [error, reply] = replies[i] as [Error | null, unknown]
-        const messageId = (messages[index] as OutboxMessage).messageId
-        if (error) {
-          results[index] = { ok: false, error: new RedisStreamWriteError(messageId, stream, `XADD failed (${error.message})`, { cause: error }) }
-        } else if (typeof reply !== 'string' || reply.length === 0) {
+        const answer = reply[i]
+        const message = messages[index] as OutboxMessage
+        if (answer === '!skip') {
+          results[index] = { ok: false, error: heldBack(message) }
+        } else if (typeof answer === 'string' && answer.startsWith('!')) {
+          results[index] = { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD failed (${answer.slice(1)})`) }
+        } else if (typeof answer !== 'string' || answer.length === 0) {
           // Only an entry id confirms the write; anything else is unconfirmed.
-          results[index] = { ok: false, error: new RedisStreamWriteError(messageId, stream, `XADD returned ${JSON.stringify(reply)} instead of an entry id`) }
+          results[index] = { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD returned ${JSON.stringify(answer)} instead of an entry id`) }
         } else {
           results[index] = { ok: true }
         }
@@ -90,6 +107,10 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
 }
 
 type StreamOf = (message: OutboxMessage) => string
+
+function heldBack(message: OutboxMessage): RedisStreamWriteError {
+  return new RedisStreamWriteError(message.messageId, undefined, 'not written: an earlier message of its key failed in this batch')
+}
 
 function resolveStream(stream: RedisStreamsPublisherOptions['stream']): StreamOf {
   if (stream === undefined) return (m) => m.topic

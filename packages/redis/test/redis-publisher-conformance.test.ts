@@ -37,4 +37,4 @@ describePublisherConformance('redis', async (): Promise<PublisherFixture> => {
       return closed
     },
   }
-})
+}, { stopsKeyOnFailure: true })

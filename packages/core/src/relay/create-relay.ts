@@ -197,7 +197,7 @@ class OutboxRelay extends EventEmitter implements Relay {
       const outcomes = await publishBatch(
         o.publisher,
         rows.map((r) => r.message),
-        { waves: o.blockKeyOnFailure, timeoutMs: o.publishTimeout },
+        { keyOrder: o.blockKeyOnFailure, timeoutMs: o.publishTimeout },
       )
       const unconfirmed = this.unconfirmed(rows, outcomes)
       await settleFailures(trx, o.names, unconfirmed)

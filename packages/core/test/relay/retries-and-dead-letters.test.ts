@@ -159,3 +159,28 @@ describe('whether a failing head message blocks its key is an option', () => {
     expect(r.all).toEqual(['B1', 'A2', 'B2', 'A3', 'A4', 'A1'])
   })
 })
+
+describe('a publisher that stops a key at its first failure gets whole batches', () => {
+  test('blocking mode sends the batch in one call, and order holds as with waves', async () => {
+    const publisher = recordingPublisher({ stopsKeyOnFailure: true })
+    let a1Failures = 0
+    publisher.failWhen((m) => (payloadOf(m) === 'A1' && a1Failures++ < 1 ? new Error('A1 refused') : undefined))
+    const relay = createRelay({ db: relayDb.db, publisher, ...opts(), backoff: () => 100 })
+    await enqueue([
+      { topic: 't', key: 'A', payload: 'A1' },
+      { topic: 't', key: 'B', payload: 'B1' },
+      { topic: 't', key: 'A', payload: 'A2' },
+      { topic: 't', key: 'B', payload: 'B2' },
+    ])
+    await relay.runOnce()
+    expect(publisher.calls.map((c) => c.map(payloadOf))).toEqual([['A1', 'B1', 'A2', 'B2']])
+    expect(publisher.confirmed.map(payloadOf)).toEqual(['B1', 'B2'])
+    // A2 was held back, not attempted: its attempts are unchanged.
+    expect((await outbox()).map((r) => r.attempts)).toEqual([1, 0])
+    await waitFor(async () => {
+      await relay.runOnce()
+      return publisher.confirmed.length === 4
+    }, { timeoutMs: 5000, intervalMs: 20 })
+    expect(publisher.confirmed.map(payloadOf)).toEqual(['B1', 'B2', 'A1', 'A2'])
+  })
+})
