@@ -38,7 +38,7 @@ describe('relay whose database sessions are terminated', () => {
     const TERMINATIONS = 10
     const BATCH_SIZE = 20
     const writers = startWriters({ db: t.db, schema: t.schema, topic: 'orders', keys: ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'], pauseMs: 5 })
-    const relay = await RelayProcess.start({ databaseUrl: t.url, schema: t.schema, redisUrl: urls.redisUrl, stream, batchSize: BATCH_SIZE, applicationName })
+    const relay = await RelayProcess.startCli({ databaseUrl: t.url, schema: t.schema, redisUrl: urls.redisUrl, stream, batchSize: BATCH_SIZE, applicationName })
     const recoveries: number[] = []
     let sessionsKilled = 0
     try {

@@ -51,7 +51,7 @@ for (const service of ['postgres', 'redis'] as const) {
       streams.push(stream)
       const proxy = service === 'postgres' ? pgProxy : redisProxy
       const writers = startWriters({ db: t.db, schema: t.schema, topic: 'orders', keys: ['k1', 'k2', 'k3', 'k4', 'k5'], pauseMs: 10 })
-      const relay = await RelayProcess.start({
+      const relay = await RelayProcess.startScript({
         databaseUrl: service === 'postgres' ? through(pgProxy, t.url) : t.url,
         schema: t.schema,
         redisUrl: service === 'redis' ? through(redisProxy, urls.redisUrl) : urls.redisUrl,

@@ -26,7 +26,7 @@ afterAll(async () => {
 describe('Redis down for 10 s', () => {
   it('the relay holds messages while Redis is down and delivers all of them, in per-key order, once it is back', { timeout: 60_000 }, async () => {
     const writers = startWriters({ db: t.db, schema: t.schema, topic: 'orders', keys: ['k1', 'k2', 'k3', 'k4', 'k5'], pauseMs: 10 })
-    const relay = await RelayProcess.start({
+    const relay = await RelayProcess.startScript({
       databaseUrl: t.url,
       schema: t.schema,
       redisUrl: server.url,

@@ -40,7 +40,7 @@ describe('relay killed with SIGKILL', () => {
     try {
       for (let kill = 0; kill < KILLS; kill++) {
         const killedAt = Date.now()
-        relay = await RelayProcess.start(relayConfig(stream))
+        relay = await RelayProcess.startCli(relayConfig(stream))
         await relay.waitReady()
         // Strike while it works: after it published something, at a random moment.
         await relay.waitPublishedMoreThan(0)
@@ -53,7 +53,7 @@ describe('relay killed with SIGKILL', () => {
       await relay?.kill()
     }
 
-    const survivor = await RelayProcess.start(relayConfig(stream))
+    const survivor = await RelayProcess.startCli(relayConfig(stream))
     try {
       await survivor.waitReady()
       const result = await drainAndCheck({ db: t.db, schema: t.schema, redis, stream, history: writers.ledger })
@@ -77,7 +77,7 @@ describe('relay killed with SIGKILL', () => {
     const relays: RelayProcess[] = []
     const recoveries: number[] = []
     try {
-      for (let i = 0; i < 4; i++) relays.push(await RelayProcess.start(relayConfig(stream)))
+      for (let i = 0; i < 4; i++) relays.push(await RelayProcess.startCli(relayConfig(stream)))
       await Promise.all(relays.map((r) => r.waitReady()))
       for (let kill = 0; kill < KILLS; kill++) {
         const victimIndex = Math.floor(Math.random() * relays.length)
@@ -91,7 +91,7 @@ describe('relay killed with SIGKILL', () => {
         // The survivors go on while the victim is down.
         await waitFor(() => others.reduce((sum, r) => sum + r.published, 0) > before, { timeoutMs: 10_000, message: 'survivors publishing' })
         recoveries.push(Date.now() - killedAt)
-        const replacement = await RelayProcess.start(relayConfig(stream))
+        const replacement = await RelayProcess.startCli(relayConfig(stream))
         relays[victimIndex] = replacement
         await replacement.waitReady()
       }
