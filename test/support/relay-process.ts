@@ -15,6 +15,8 @@ export interface RelayChildConfig {
   readonly applicationName: string
   readonly pollInterval?: number
   readonly maxAttempts?: number
+  /** CLI only: false passes `--no-listen` (poll only, no LISTEN connection). Default true. */
+  readonly listen?: boolean
   /** Script only (the CLI has no flag for it): how long a batch may wait for Redis, in ms. Default 2000. */
   readonly publishTimeout?: number
 }
@@ -62,6 +64,7 @@ export class RelayProcess {
       String(config.maxAttempts ?? 1000),
       '--log-format',
       'json',
+      ...(config.listen === false ? ['--no-listen'] : []),
     ]
     return new RelayProcess(args, {}, 'stderr', (line, self) => {
       if (!line.startsWith('{')) return
@@ -137,7 +140,14 @@ export class RelayProcess {
   /** Waits until the child reported more than `count` messages published; fails with its output. */
   async waitPublishedMoreThan(count: number, timeoutMs = 15_000): Promise<void> {
     try {
-      await waitFor(() => this.published > count, { timeoutMs, intervalMs: 10 })
+      await waitFor(
+        () => {
+          if (this.published > count) return true
+          if (!this.alive) throw new Error('exited')
+          return false
+        },
+        { timeoutMs, intervalMs: 10 },
+      )
     } catch {
       throw new Error(`relay child published ${this.published}, waited for more than ${count} for ${timeoutMs} ms; alive=${this.alive}; output: ${this.output}`)
     }
