@@ -31,7 +31,9 @@ export class WriterLedger implements WriterHistory {
 
   /** Records a committed transaction's messages, in enqueue order, with its key's ticket. */
   recordCommitted(messages: readonly WrittenMessage[], ticket: number): void {
-    messages.forEach((message, index) => this.entries.push({ message, ticket, index }))
+    messages.forEach((message, index) => {
+      this.entries.push({ message, ticket, index })
+    })
     this.sorted = undefined
   }
 
