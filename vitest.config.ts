@@ -23,5 +23,7 @@ export default defineConfig({
     // Two cores: two files at a time keeps database and broker load sane.
     maxWorkers: 2,
     sequence: { hooks: 'stack' },
+    // CI also writes a JSON summary, from which .ci/run prints "N passed, N failed".
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest-results/results.json' }]] : ['default'],
   },
 })

@@ -65,7 +65,7 @@ export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
    * redelivered message is skipped and the handler's writes commit with its
    * inbox record. The message is acked when the returned promise resolves.
    */
-  wrap?: (message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<void>
+  wrap?: (message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>
   /**
    * Told about every failure: a handler that threw (with its message), an
    * undecodable delivery, a lost channel. Default: nothing (the message is
@@ -95,7 +95,7 @@ export interface ResolvedConsumerOptions<T> {
   readonly handler: (message: RabbitmqMessage<T>) => Promise<void>
   readonly prefetch: number
   readonly maxDeliveries: number
-  readonly wrap: ((message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<void>) | undefined
+  readonly wrap: ((message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>) | undefined
   readonly onError: (error: unknown, message: RabbitmqMessage<T> | undefined) => void
   readonly reconnectDelay: number
 }

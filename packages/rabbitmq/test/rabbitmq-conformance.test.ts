@@ -76,4 +76,4 @@ describePublisherConformance('rabbitmq', async (): Promise<PublisherFixture> => 
       await connection.close().catch(() => {})
     },
   }
-})
+}, { stopsKeyOnFailure: false })

@@ -108,7 +108,7 @@ export interface ConsumeRedisStreamOptions<T = unknown> {
    * (or decide not to, for a duplicate) and resolve once done; throwing counts
    * as a failed delivery.
    */
-  wrap?: (message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<void>
+  wrap?: (message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<unknown>
   /** Where the consumer logs failed handlers and Redis errors. pino fits. Default: silent. */
   logger?: Logger
 }

@@ -73,7 +73,7 @@ interface ResolvedConsumerOptions<T> {
   readonly maxDeliveries: number
   readonly deadLetterStream: string
   readonly startId: string
-  readonly wrap: ((message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<void>) | undefined
+  readonly wrap: ((message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<unknown>) | undefined
   readonly logger: Logger | undefined
 }
 
