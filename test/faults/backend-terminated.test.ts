@@ -71,6 +71,7 @@ describe('relay whose database sessions are terminated', () => {
 
   it.each([
     { listen: true, command: 'txbox relay' },
+    { listen: false, command: 'txbox relay --no-listen' },
   ])('$command survives a termination while its transaction waits on the broker, and loses nothing', { timeout: 60_000 }, async ({ listen }) => {
     // The relay holds its transaction open while it publishes. Stalling the
     // link to Redis keeps it there, so the termination lands on a connection

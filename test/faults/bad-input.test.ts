@@ -87,12 +87,15 @@ const cases: BadCall[] = [
   { fn: 'enqueueOnCommit', what: 'topic blank', error: InvalidMessageError, call: enqueue({ topic: '   ', payload: 1 }) },
   { fn: 'enqueueOnCommit', what: 'topic a number', error: InvalidMessageError, call: enqueue({ topic: 7, payload: 1 }) },
   { fn: 'enqueueOnCommit', what: 'topic huge', error: InvalidMessageError, call: enqueue({ topic: 't'.repeat(10_000), payload: 1 }) },
+  { fn: 'enqueueOnCommit', what: 'topic with a NUL character', error: InvalidMessageError, call: enqueue({ topic: 'a\u0000b', payload: 1 }) },
   { fn: 'enqueueOnCommit', what: 'key empty', error: InvalidMessageError, call: enqueue({ ...good, key: '' }) },
   { fn: 'enqueueOnCommit', what: 'key a number', error: InvalidMessageError, call: enqueue({ ...good, key: 42 }) },
   { fn: 'enqueueOnCommit', what: 'key huge', error: InvalidMessageError, call: enqueue({ ...good, key: 'k'.repeat(2000) }) },
+  { fn: 'enqueueOnCommit', what: 'key with a NUL character', error: InvalidMessageError, call: enqueue({ ...good, key: 'k\u0000' }) },
   { fn: 'enqueueOnCommit', what: 'messageId empty', error: InvalidMessageError, call: enqueue({ ...good, messageId: '' }) },
   { fn: 'enqueueOnCommit', what: 'messageId an object', error: InvalidMessageError, call: enqueue({ ...good, messageId: {} }) },
   { fn: 'enqueueOnCommit', what: 'messageId huge', error: InvalidMessageError, call: enqueue({ ...good, messageId: 'm'.repeat(300) }) },
+  { fn: 'enqueueOnCommit', what: 'messageId with a NUL character', error: InvalidMessageError, call: enqueue({ ...good, messageId: 'm\u0000' }) },
   { fn: 'enqueueOnCommit', what: 'payload missing', error: InvalidMessageError, call: enqueue({ topic: 't' }) },
   { fn: 'enqueueOnCommit', what: 'payload undefined', error: PayloadNotJsonError, call: enqueue({ topic: 't', payload: undefined }) },
   { fn: 'enqueueOnCommit', what: 'payload cyclic', error: PayloadNotJsonError, call: enqueue({ topic: 't', payload: cyclic }) },
@@ -161,6 +164,7 @@ const cases: BadCall[] = [
   { fn: 'migrate', what: 'unknown option', error: InvalidOptionError, call: (c) => migrate(c.db, { schemaName: 'x' } as never) },
   ...badIdentifiers.map(([what, name]): BadCall => ({ fn: 'migrate', what: `schema ${what}`, error: InvalidIdentifierError, call: (c) => migrate(c.db, { schema: name as string }) })),
   ...badIdentifiers.map(([what, name]): BadCall => ({ fn: 'migrate', what: `inboxTable ${what}`, error: InvalidIdentifierError, call: (c) => migrate(c.db, { inboxTable: name as string }) })),
+  { fn: 'migrate', what: 'db null', error: InvalidOptionError, call: () => migrate(null as never) },
 
   // createRelay and its options
   ...(() => {
@@ -220,6 +224,7 @@ const cases: BadCall[] = [
   { fn: 'processOnce', what: 'schema not migrated', error: SchemaNotMigratedError, call: (c) => processOnce(c.db, 'm1', noop, { schema: 'txbox_fault_nowhere' }) },
 
   // pruneInbox
+  { fn: 'pruneInbox', what: 'db null', error: InvalidOptionError, call: () => pruneInbox(null as never, { olderThan: 0 }) },
   { fn: 'pruneInbox', what: 'options missing', error: InvalidOptionError, call: (c) => pruneInbox(c.db, undefined as never) },
   { fn: 'pruneInbox', what: 'olderThan missing', error: InvalidOptionError, call: (c) => pruneInbox(c.db, {} as never) },
   { fn: 'pruneInbox', what: 'olderThan negative', error: InvalidOptionError, call: (c) => pruneInbox(c.db, { olderThan: -1 }) },
