@@ -32,10 +32,18 @@ export async function connectDatabase(url: string, options: { max: number }): Pr
     max: options.max,
     application_name: 'txbox-cli',
     connectionTimeoutMillis: 10_000,
+    // Notice a connection the network silently dropped, instead of waiting on it forever.
+    keepAlive: true,
   })
   // An idle connection dropped by the server must not crash the process; the
   // next query reconnects (and the relay reports and retries what fails).
   pool.on('error', () => {})
+  // Nor may one in use: node-postgres emits 'error' on a checked-out client
+  // (the relay's claim transaction, held while a batch is published) with
+  // nobody listening. The query in flight fails; the relay reports and retries.
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
   try {
     await pool.query('SELECT 1')
   } catch (error) {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
 import { rejectUnknownOptions, resolveTableNames } from '../schema/table-names.js'
-import { runSql } from '../sql-executor.js'
+import { requireKysely, runSql } from '../sql-executor.js'
 import type { PruneInboxOptions } from './inbox-options.js'
 import { consumerName } from './validate-inbox-input.js'
 
@@ -16,6 +16,7 @@ import { consumerName } from './validate-inbox-input.js'
  * await pruneInbox(db, { olderThan: new Date('2025-01-01'), consumer: 'billing' })
  */
 export async function pruneInbox(db: Kysely<any>, options: PruneInboxOptions): Promise<number> {
+  requireKysely('pruneInbox(db, options)', db)
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'pruneInbox(db, { olderThan }): options with olderThan (ms or a Date) are required.')
   }

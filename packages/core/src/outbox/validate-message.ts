@@ -29,6 +29,7 @@ export function validateMessage(input: unknown, at: string, maxPayloadBytes: num
   if (typeof m.topic !== 'string' || m.topic.trim() === '') {
     throw new InvalidMessageError(`${at}.topic`, `${at}.topic must be a non-empty string such as 'email.welcome', got ${describe(m.topic)}.`)
   }
+  rejectNul(m.topic, `${at}.topic`)
   if (m.topic.length > MAX_TOPIC) {
     throw new InvalidMessageError(`${at}.topic`, `${at}.topic is ${m.topic.length} characters long; the limit is ${MAX_TOPIC}.`)
   }
@@ -39,6 +40,7 @@ export function validateMessage(input: unknown, at: string, maxPayloadBytes: num
       throw new InvalidMessageError(`${at}.key`, `${at}.key must be a non-empty string (such as \`user:\${id}\`), or null/omitted for unordered messages; got ${describe(m.key)}.`)
     }
     if (m.key.length > MAX_KEY) throw new InvalidMessageError(`${at}.key`, `${at}.key is ${m.key.length} characters long; the limit is ${MAX_KEY}.`)
+    rejectNul(m.key, `${at}.key`)
     key = m.key
   }
 
@@ -49,6 +51,7 @@ export function validateMessage(input: unknown, at: string, maxPayloadBytes: num
     if (typeof m.messageId !== 'string' || m.messageId.trim() === '' || m.messageId.length > MAX_MESSAGE_ID) {
       throw new InvalidMessageError(`${at}.messageId`, `${at}.messageId must be a non-empty string of at most ${MAX_MESSAGE_ID} characters (or omitted for a generated UUIDv7); got ${describe(m.messageId)}.`)
     }
+    rejectNul(m.messageId, `${at}.messageId`)
     messageId = m.messageId
   }
 
@@ -80,6 +83,14 @@ export function validateMessage(input: unknown, at: string, maxPayloadBytes: num
   }
 
   return { messageId, topic: m.topic, key, payload, headers, delayMs, availableAt }
+}
+
+// PostgreSQL text cannot hold U+0000: the INSERT would fail and abort the
+// caller's transaction. Caught here, before any SQL.
+function rejectNul(value: string, field: string): void {
+  if (value.includes('\u0000')) {
+    throw new InvalidMessageError(field, `${field} contains the character U+0000, which PostgreSQL cannot store in text: remove it.`)
+  }
 }
 
 function validateHeaders(headers: unknown, at: string): string | null {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { rejectUnknownOptions, resolveTableNames, type TableOptions } from './table-names.js'
 import { migrations } from './migrations.js'
-import { runSql } from '../sql-executor.js'
+import { requireKysely, runSql } from '../sql-executor.js'
 
 /** Options of {@link migrate}. */
 export interface MigrateOptions extends TableOptions {}
@@ -26,6 +26,7 @@ export interface MigrateResult {
  * await migrate(db, { schema: 'events' }) // your own schema
  */
 export async function migrate(db: Kysely<any>, options: MigrateOptions = {}): Promise<MigrateResult> {
+  requireKysely('migrate(db)', db)
   rejectUnknownOptions('migrate', options, [])
   const names = resolveTableNames(options)
   return db.transaction().execute(async (trx) => {

@@ -41,10 +41,11 @@ const cache = new Map<string, TableNames>()
 
 /** Resolves and validates table names; throws InvalidIdentifierError for a bad one. */
 export function resolveTableNames(options: TableOptions = {}): TableNames {
-  const schema = options.schema ?? 'txbox'
-  const outboxTable = options.outboxTable ?? 'outbox'
-  const deadTable = options.deadTable ?? 'outbox_dead'
-  const inboxTable = options.inboxTable ?? 'inbox'
+  // Only undefined means "the default": null or '' is a mistake to report.
+  const schema = options.schema === undefined ? 'txbox' : options.schema
+  const outboxTable = options.outboxTable === undefined ? 'outbox' : options.outboxTable
+  const deadTable = options.deadTable === undefined ? 'outbox_dead' : options.deadTable
+  const inboxTable = options.inboxTable === undefined ? 'inbox' : options.inboxTable
   const cacheKey = `${String(schema)}\0${String(outboxTable)}\0${String(deadTable)}\0${String(inboxTable)}`
   const hit = cache.get(cacheKey)
   if (hit) return hit
@@ -72,7 +73,7 @@ export function resolveTableNames(options: TableOptions = {}): TableNames {
 /** Picks the table options out of a larger options object, rejecting nothing else. */
 export function pickTableOptions(options: Record<string, unknown>): TableOptions {
   const out: Record<string, unknown> = {}
-  for (const name of TABLE_OPTION_NAMES) if (options[name] !== undefined) out[name] = options[name]
+  for (const name of TABLE_OPTION_NAMES) if (name in options) out[name] = options[name]
   return out as TableOptions
 }
 
