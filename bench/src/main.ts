@@ -59,6 +59,7 @@ async function main(): Promise<void> {
       '',
       ...result.tables.flatMap((t) => [renderTable(t), '']),
       ...result.notes.map((n) => `- ${n}`),
+      ...(result.details ?? []).flatMap((d) => ['', '```text', d, '```']),
       `- (${benchmark.name}: ${seconds} s)`,
     ].join('\n')
     console.log(text.split('\n').slice(1).join('\n'))

@@ -7,6 +7,8 @@ export interface BenchmarkResult {
   /** Settings used, explicit VACUUMs, what could not be measured and why. */
   readonly notes: string[]
   readonly figures: Record<string, number | string | null>
+  /** Preformatted text (query plans), shown after the notes. */
+  readonly details?: string[]
 }
 
 export interface Benchmark {
