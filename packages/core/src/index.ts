@@ -32,3 +32,7 @@ export { InvalidOptionError } from './errors/invalid-option-error.js'
 export { NotInTransactionError } from './errors/not-in-transaction-error.js'
 export { SchemaNotMigratedError } from './errors/schema-not-migrated-error.js'
 export { PublishTimeoutError } from './errors/publish-timeout-error.js'
+
+export { processOnce } from './inbox/process-once.js'
+export { pruneInbox } from './inbox/prune-inbox.js'
+export type { ProcessOnceOptions, ProcessOnceResult, PruneInboxOptions } from './inbox/inbox-options.js'

@@ -65,10 +65,23 @@ export interface Publisher {
    * call. Send the batch in one round trip (a pipeline, a confirm window);
    * never one round trip per message.
    *
-   * The relay never passes two messages with the same key in one call unless
-   * its `keyOrdering` option is `'pipelined'`.
+   * With `blockKeyOnFailure` on (the default), the relay never passes two
+   * messages with the same key in one call; with it off, a call can carry
+   * several messages of one key, in order.
    */
   publish(messages: readonly OutboxMessage[], context: PublishContext): Promise<readonly PublishResult[]>
+
+  /**
+   * Set when `publish` itself never publishes a message once an earlier
+   * message with the same key failed in the same call (it reports such
+   * messages as failed, unsent). A broker-side script can promise this (the
+   * Redis publisher does); a pipeline of independent commands cannot.
+   *
+   * With it, the relay sends each batch in one call. Without it, to keep
+   * per-key order under failure, the relay sends a batch in waves of at most
+   * one message per key, one call per wave.
+   */
+  readonly stopsKeyOnFailure?: boolean
 
   /** Releases what the publisher opened itself. Idempotent. Optional. */
   close?(): Promise<void>

@@ -1,1 +1,16 @@
-export {}
+// The public names of @txbox/redis. Nothing is defined here.
+
+export { redisStreamsPublisher } from './redis-publisher.js'
+export { consumeRedisStream, type RedisStreamConsumer } from './redis-consumer.js'
+export type {
+  RedisStreamsPublisherOptions,
+  ConsumeRedisStreamOptions,
+  RedisStreamMessage,
+  RedisStreamHandler,
+  RedisPublisherClient,
+  RedisConsumerClient,
+  RedisBlockingClient,
+  RedisCommandClient,
+  RedisPipeline,
+} from './redis-config.js'
+export { RedisStreamWriteError } from './errors/redis-stream-write-error.js'

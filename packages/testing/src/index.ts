@@ -3,3 +3,4 @@ export { useTestDatabase, uniqueName, type TestDatabase } from './test-database.
 export { waitFor, waitForValue } from './wait-for.js'
 export { recordingPublisher, type RecordingPublisher } from './recording-publisher.js'
 export { describePublisherConformance, type PublisherFixture, type ReceivedMessage } from './publisher-conformance.js'
+export { separatePool, terminateBackends } from './relay-fixture.js'

@@ -45,7 +45,11 @@ const signal = () => new AbortController().signal
  * The contract every Publisher must meet, run by each adapter against its
  * real broker: `describePublisherConformance('redis', async () => fixture)`.
  */
-export function describePublisherConformance(name: string, createFixture: () => Promise<PublisherFixture>): void {
+export function describePublisherConformance(
+  name: string,
+  createFixture: () => Promise<PublisherFixture>,
+  capabilities: { readonly stopsKeyOnFailure: boolean },
+): void {
   describe(`Publisher conformance: ${name}`, () => {
     const t = useTestDatabase(`conf_${name}`)
     let f: PublisherFixture
@@ -138,6 +142,30 @@ export function describePublisherConformance(name: string, createFixture: () => 
       }
       expect(byKey).toEqual(expected)
     })
+
+    test(`declares stopsKeyOnFailure: ${capabilities.stopsKeyOnFailure}`, () => {
+      expect(f.publisher.stopsKeyOnFailure === true).toBe(capabilities.stopsKeyOnFailure)
+    })
+
+    if (capabilities.stopsKeyOnFailure) {
+      test('once a message of a key fails, the later messages of that key in the call are not published', async () => {
+        const good = f.topic('keygood')
+        const bad = f.topic('keybad')
+        await f.breakTopic(bad)
+        const batch = [
+          message(1, good, { key: 'K' }),
+          message(2, bad, { key: 'K' }),
+          message(3, good, { key: 'K' }),
+          message(4, good, { key: 'J' }),
+          message(5, good, { key: 'K' }),
+          message(6, good),
+        ]
+        const results = await f.publisher.publish(batch, { signal: signal() })
+        expect(results.map((r) => r.ok)).toEqual([true, false, false, true, false, true])
+        const got = await f.received(good, 3)
+        expect(got.map((m) => m.messageId)).toEqual([batch[0], batch[3], batch[5]].map((m) => m?.messageId))
+      })
+    }
 
     test('close() can be called twice', async () => {
       const other = await createFixture()

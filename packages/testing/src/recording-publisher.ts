@@ -18,13 +18,14 @@ export interface RecordingPublisher extends Publisher {
   throwOnPublish(error: Error | undefined): void
 }
 
-export function recordingPublisher(): RecordingPublisher {
+export function recordingPublisher(options: { stopsKeyOnFailure?: boolean } = {}): RecordingPublisher {
   const confirmed: OutboxMessage[] = []
   const calls: OutboxMessage[][] = []
   let rule: ((m: OutboxMessage) => Error | undefined) | undefined
   let gate: Promise<void> | undefined
   let throwing: Error | undefined
   return {
+    stopsKeyOnFailure: options.stopsKeyOnFailure === true,
     confirmed,
     calls,
     failWhen(r) {
@@ -47,8 +48,13 @@ export function recordingPublisher(): RecordingPublisher {
       calls.push([...messages])
       if (gate) await gate
       if (throwing) throw throwing
+      const failedKeys = new Set<string>()
       return messages.map((m) => {
+        if (options.stopsKeyOnFailure && m.key !== null && failedKeys.has(m.key)) {
+          return { ok: false, error: new Error('held back behind its key') }
+        }
         const error = rule?.(m)
+        if (error && m.key !== null) failedKeys.add(m.key)
         if (error) return { ok: false, error, permanent: (error as { permanent?: boolean }).permanent === true }
         confirmed.push(m)
         return { ok: true }

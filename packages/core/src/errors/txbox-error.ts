@@ -15,12 +15,12 @@ export type TxboxErrorCode =
 /**
  * The base of every error txbox throws on purpose. `code` is stable; `cause`
  * keeps the underlying error (a driver error, a serialisation error) when there
- * is one.
+ * is one. Adapters extend it with codes of their own (`REDIS_STREAM_WRITE`, ...).
  */
 export class TxboxError extends Error {
-  readonly code: TxboxErrorCode
+  readonly code: TxboxErrorCode | (string & {})
 
-  constructor(code: TxboxErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: TxboxErrorCode | (string & {}), message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = new.target.name

@@ -15,15 +15,20 @@ const statements = new Map<string, string>()
  * Claims and deletes a batch in one statement, inside the transaction the
  * relay holds while it publishes. The rows come back in id order.
  *
- * 1. Lanes: of the lanes that have work, in an order rotated per claim, lock
- *    up to `lanesPerClaim` with pg_try_advisory_xact_lock, skipping lanes
- *    another relay holds (SKIP LOCKED for lanes). The lock is evaluated above
- *    the sort, one lane at a time, so LIMIT stops it taking more than it uses.
- * 2. Blocked keys: keys whose failed head waits for its retry (few rows, a
- *    partial index). Their later messages stay put.
- * 3. Rows: each lane's ready rows in id order through the partial (lane, id)
- *    index, plus failed rows whose retry is due, merged in id order. Every
- *    part is bounded by the batch size: the cost does not grow with the backlog.
+ * A recursive CTE walks the 64 lanes in an order rotated per claim. For each
+ * lane it takes pg_try_advisory_xact_lock, skipping lanes another relay holds
+ * (SKIP LOCKED, for lanes), and takes from a lane it locked, in id order:
+ * - its ready rows, through the partial (lane, id) index, leaving out keys
+ *   whose failed head still waits for its retry (blocking mode);
+ * - its failed rows whose retry is due.
+ * It stops once it holds a batch, or `lanesPerClaim` lanes, so the lanes it
+ * does not need stay free for other relays. Every step reads at most what it
+ * takes: the cost follows the batch, not the backlog. One pass per lane: the
+ * lane scans of a claim are what a long-running transaction elsewhere (which
+ * keeps VACUUM from removing deleted rows) makes expensive.
+ *
+ * The DELETE finds its rows by primary key (`= ANY (ARRAY(...))`): a join
+ * would let the planner hash the whole table, O(backlog).
  *
  * Rows are not locked with SKIP LOCKED: a skipped row of a key would let that
  * key's next message overtake it. The lane lock is what keeps relays apart.
@@ -33,48 +38,52 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
   const cached = statements.get(cacheKey)
   if (cached) return cached
   const o = names.quoted.outbox
-  const blocked = blockKeyOnFailure
-    ? `,
-blocked AS MATERIALIZED (
-  SELECT DISTINCT o.key FROM lanes JOIN ${o} o ON o.lane = lanes.lane AND o.attempts > 0
-  WHERE o.available_at > now() AND o.key IS NOT NULL
-)`
+  const room = '$4::int - w.rows_seen'
+  const notBlocked = blockKeyOnFailure
+    ? `
+             AND (o.key IS NULL OR o.key NOT IN (
+               SELECT b.key FROM ${o} b
+               WHERE b.lane = l.lane AND b.attempts > 0 AND b.available_at > now() AND b.key IS NOT NULL))`
     : ''
-  const notBlocked = blockKeyOnFailure ? ' AND (o.key IS NULL OR o.key NOT IN (SELECT key FROM blocked))' : ''
   // In blocking mode a key has at most one failed row (its head), and that row
-  // must come with the key's later rows: take all due failed keyed rows. In
+  // must come with the key's later rows: take every due failed keyed row. In
   // non-blocking mode failed rows are unordered retries, bounded like the rest.
   const dueFailed = blockKeyOnFailure
-    ? `(SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NOT NULL)
-    UNION ALL
-    (SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NULL
-     ORDER BY o.available_at LIMIT $4)`
-    : `(SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.attempts > 0 AND o.available_at <= now()
-     ORDER BY o.available_at LIMIT $4)`
-  const text = `WITH lanes AS MATERIALIZED (
-  SELECT c.lane FROM (
-    SELECT l.lane FROM generate_series(0, ${LANE_COUNT - 1}) AS l(lane)
-    WHERE EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.available_at IS NULL)
-       OR EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now())
-    ORDER BY (l.lane + $1::int) % ${LANE_COUNT}
-    OFFSET 0
-  ) c
-  WHERE pg_try_advisory_xact_lock($2::int, c.lane)
-  LIMIT $3
-)${blocked},
-picked AS (
-  SELECT c.id FROM lanes, LATERAL (
-    (SELECT o.id FROM ${o} o WHERE o.lane = lanes.lane AND o.available_at IS NULL${notBlocked}
-     ORDER BY o.id LIMIT $4)
-    UNION ALL
-    ${dueFailed}
-  ) c
-  ORDER BY c.id
-  LIMIT $4
+    ? `UNION ALL
+          (SELECT o.id FROM ${o} o
+           WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NOT NULL)
+          UNION ALL
+          (SELECT o.id FROM ${o} o
+           WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NULL
+           ORDER BY o.available_at LIMIT ${room})`
+    : `UNION ALL
+          (SELECT o.id FROM ${o} o
+           WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now()
+           ORDER BY o.available_at LIMIT ${room})`
+  const text = `WITH RECURSIVE walk AS (
+  SELECT 0 AS pos, false AS locked, 0 AS rows_seen, 0 AS lanes_locked, '{}'::bigint[] AS ids
+  UNION ALL
+  SELECT w.pos + 1, lk.locked, w.rows_seen + cardinality(p.ids), w.lanes_locked + lk.locked::int, p.ids
+  FROM walk w
+  CROSS JOIN LATERAL (SELECT ((w.pos + $1::int) % ${LANE_COUNT})::smallint AS lane) l
+  CROSS JOIN LATERAL (SELECT pg_try_advisory_xact_lock($2::int, l.lane) AS locked) lk
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN lk.locked THEN ARRAY(
+      SELECT c.id FROM (
+          (SELECT o.id FROM ${o} o
+           WHERE o.lane = l.lane AND o.available_at IS NULL${notBlocked}
+           ORDER BY o.id LIMIT ${room})
+          ${dueFailed}
+      ) c
+      ORDER BY c.id LIMIT ${room}
+    ) ELSE '{}'::bigint[] END AS ids
+  ) p
+  WHERE w.pos < ${LANE_COUNT} AND w.rows_seen < $4::int AND w.lanes_locked < $3::int
 )
-DELETE FROM ${o} o USING picked WHERE o.id = picked.id
+DELETE FROM ${o} o WHERE o.id = ANY (ARRAY(SELECT unnest(ids) FROM walk))
 RETURNING o.id::text AS id, o.message_id, o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers,
-  o.attempts, o.created_at, o.available_at, o.last_error`
+  o.attempts, (extract(epoch FROM o.created_at) * 1000)::float8 AS created_ms,
+  (extract(epoch FROM o.available_at) * 1000)::float8 AS available_ms, o.last_error`
   statements.set(cacheKey, text)
   return text
 }
@@ -87,6 +96,8 @@ export async function claimBatch(trx: SqlRunner, names: TableNames, options: Cla
     options.lanesPerClaim,
     options.batchSize,
   ])
+  // Timestamps come as epoch milliseconds: node-postgres parses a float
+  // several times faster than a timestamptz, which shows at 500 rows a batch.
   // DELETE … RETURNING does not promise an order.
   rows.sort((a, b) => compareIds(a.id, b.id))
   return rows.map(toClaimedRow)

@@ -16,8 +16,8 @@ export interface RawClaimedRow {
   payload: string
   headers: string | null
   attempts: number
-  created_at: Date
-  available_at: Date | null
+  created_ms: number
+  available_ms: number | null
   last_error: string | null
 }
 
@@ -33,9 +33,9 @@ export function toClaimedRow(row: RawClaimedRow): ClaimedRow {
       payload: row.payload,
       headers: row.headers === null ? NO_HEADERS : (JSON.parse(row.headers) as Record<string, string>),
       attempts: row.attempts,
-      createdAt: row.created_at,
+      createdAt: new Date(row.created_ms),
     },
-    availableAt: row.available_at,
+    availableAt: row.available_ms === null ? null : new Date(row.available_ms),
     lastError: row.last_error,
   }
 }

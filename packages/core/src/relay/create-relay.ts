@@ -10,7 +10,7 @@ import type { RelayEvents } from './relay-events.js'
 import { type OutboxStats, readOutboxStats } from './relay-metrics.js'
 import { type RelayOptions, type ResolvedRelayOptions, resolveRelayOptions } from './relay-options.js'
 import { settleFailures, type Unconfirmed } from './settle-failures.js'
-import { WakeUpListener } from './wake-up-listener.js'
+import { guardPoolClients, WakeUpListener } from './wake-up-listener.js'
 
 /** Counters since the relay was created, plus a snapshot of the outbox. */
 export interface RelayMetrics extends OutboxStats {
@@ -70,6 +70,7 @@ class OutboxRelay extends EventEmitter implements Relay {
   private wakeWaiters = new Set<() => void>()
   private pendingSignal = false
   private lastPromotionAt = 0
+  private nextDueAt = 0
   private readonly counters = { published: 0, failed: 0, deadLettered: 0, batches: 0 }
 
   constructor(private readonly o: ResolvedRelayOptions) {
@@ -100,6 +101,7 @@ class OutboxRelay extends EventEmitter implements Relay {
   private async doStart(): Promise<void> {
     await this.checkSchema()
     if (this.o.listen) {
+      guardPoolClients(this.o.listen, (error) => this.o.logger.warn({ err: error }, 'txbox relay: a database connection ended'))
       this.listener = new WakeUpListener(this.o.listen, this.o.names.channel, () => this.wake(), (e) => this.emitError(e), this.o.logger)
       await this.listener.start()
     }
@@ -127,7 +129,7 @@ class OutboxRelay extends EventEmitter implements Relay {
   }
 
   async runOnce(): Promise<number> {
-    await this.maybePromote(true)
+    await this.maybePromote()
     const { published } = await this.cycle()
     return published
   }
@@ -150,7 +152,7 @@ class OutboxRelay extends EventEmitter implements Relay {
     let errorStreak = 0
     while (this.state === 'running' || this.state === 'starting') {
       try {
-        await this.maybePromote(false)
+        await this.maybePromote()
         const { claimed } = await this.cycle()
         errorStreak = 0
         if (claimed >= this.o.batchSize) continue
@@ -166,12 +168,18 @@ class OutboxRelay extends EventEmitter implements Relay {
     }
   }
 
-  /** Promotes due delayed messages, at most once per poll interval (or now, when forced). */
-  private async maybePromote(force: boolean): Promise<void> {
+  /**
+   * Promotes due delayed messages when the next known one is due, and at
+   * least once per poll interval (a writer may have added an earlier one).
+   * Not on every cycle: it is a round trip the hot path does not need.
+   */
+  private async maybePromote(): Promise<void> {
     const now = Date.now()
-    if (!force && now - this.lastPromotionAt < this.o.pollInterval) return
+    if (now < this.nextDueAt && now - this.lastPromotionAt < this.o.pollInterval) return
     this.lastPromotionAt = now
-    const promoted = await promoteDelayed(this.o.db, this.o.names, this.o.batchSize)
+    const { promoted, nextDueAt } = await promoteDelayed(this.o.db, this.o.names, this.o.batchSize)
+    // A full promotion may have left more due rows: look again on the next cycle.
+    this.nextDueAt = promoted >= this.o.batchSize ? now : (nextDueAt?.getTime() ?? Number.POSITIVE_INFINITY)
     if (promoted > 0) this.o.logger.debug({ promoted }, 'txbox relay: delayed messages are due')
   }
 
@@ -189,7 +197,7 @@ class OutboxRelay extends EventEmitter implements Relay {
       const outcomes = await publishBatch(
         o.publisher,
         rows.map((r) => r.message),
-        { waves: o.blockKeyOnFailure, timeoutMs: o.publishTimeout },
+        { keyOrder: o.blockKeyOnFailure, timeoutMs: o.publishTimeout },
       )
       const unconfirmed = this.unconfirmed(rows, outcomes)
       await settleFailures(trx, o.names, unconfirmed)

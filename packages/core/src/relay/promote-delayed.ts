@@ -8,7 +8,7 @@ const statements = new Map<string, string>()
  * with new ids: a delayed message joins its key's order when it becomes due.
  * It takes the key's advisory lock (try-lock: a key a writer holds is promoted
  * on a later pass) so that, like enqueue, its new id is in commit order.
- * Returns how many it promoted.
+ * Returns how many it promoted, and when the next delayed message is due.
  */
 export function promoteDelayedSql(names: TableNames): string {
   const cached = statements.get(names.quoted.outbox)
@@ -25,12 +25,17 @@ export function promoteDelayedSql(names: TableNames): string {
   SELECT message_id, topic, key, payload, headers, created_at FROM due ORDER BY available_at, id
   RETURNING 1
 )
-SELECT count(*)::int AS promoted FROM promoted`
+SELECT (SELECT count(*)::int FROM promoted) AS promoted,
+       (SELECT min(available_at) FROM ${o} WHERE attempts = 0 AND available_at IS NOT NULL AND available_at > now()) AS next_due_at`
   statements.set(names.quoted.outbox, text)
   return text
 }
 
-export async function promoteDelayed(db: SqlRunner, names: TableNames, limit: number): Promise<number> {
-  const { rows } = await runSql<{ promoted: number }>(db, promoteDelayedSql(names), [limit, names.locks.keys])
-  return rows[0]?.promoted ?? 0
+export async function promoteDelayed(
+  db: SqlRunner,
+  names: TableNames,
+  limit: number,
+): Promise<{ promoted: number; nextDueAt: Date | null }> {
+  const { rows } = await runSql<{ promoted: number; next_due_at: Date | null }>(db, promoteDelayedSql(names), [limit, names.locks.keys])
+  return { promoted: rows[0]?.promoted ?? 0, nextDueAt: rows[0]?.next_due_at ?? null }
 }

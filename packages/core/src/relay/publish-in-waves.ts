@@ -9,15 +9,19 @@ export type Outcome =
   | { readonly kind: 'unattempted' }
 
 /**
- * Publishes a batch within `timeoutMs`. With `waves`, one publisher call per
- * wave (see planWaves), skipping the messages of keys that failed in an
- * earlier wave; otherwise the whole batch in one call. Returns an outcome per
- * message, keyed by message id.
+ * Publishes a batch within `timeoutMs` and returns an outcome per message,
+ * keyed by message id.
+ *
+ * With `keyOrder`, a message whose key already failed in this batch must not
+ * be published: if the publisher promises that itself (`stopsKeyOnFailure`),
+ * the batch goes in one call and such messages count as unattempted; if not,
+ * one call per wave (see planWaves), leaving out the keys that failed in an
+ * earlier wave. Without `keyOrder`, the whole batch goes in one call.
  */
 export async function publishBatch(
   publisher: Publisher,
   batch: readonly OutboxMessage[],
-  options: { readonly waves: boolean; readonly timeoutMs: number },
+  options: { readonly keyOrder: boolean; readonly timeoutMs: number },
 ): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>()
   const controller = new AbortController()
@@ -29,7 +33,7 @@ export async function publishBatch(
     }, options.timeoutMs)
   })
   try {
-    const waves = options.waves ? planWaves(batch) : [batch as OutboxMessage[]]
+    const waves = options.keyOrder && publisher.stopsKeyOnFailure !== true ? planWaves(batch) : [batch as OutboxMessage[]]
     const failedKeys = new Set<string>()
     for (const wave of waves) {
       const send = wave.filter((m) => {
@@ -53,7 +57,10 @@ export async function publishBatch(
       send.forEach((m, i) => {
         const r = results[i] as PublishResult
         if (r.ok) outcomes.set(m.id, { kind: 'confirmed' })
-        else {
+        else if (options.keyOrder && m.key !== null && failedKeys.has(m.key)) {
+          // Held back by the publisher behind its key's failed message: not an attempt of its own.
+          outcomes.set(m.id, { kind: 'unattempted' })
+        } else {
           outcomes.set(m.id, { kind: 'failed', error: r.error, permanent: r.permanent === true })
           if (m.key !== null) failedKeys.add(m.key)
         }

@@ -17,7 +17,11 @@ export interface RelayOptions extends TableOptions {
   batchSize?: number
   /** Batches in flight at once, each on its own connection. Default 1. */
   concurrency?: number
-  /** Most lanes (of 64) one batch takes, so that other relays find work. Default 16. */
+  /**
+   * Most lanes (of 64) one batch takes. A claim locks lanes only until they
+   * hold a batch, leaving the rest to other relays; this caps it further.
+   * Default 64.
+   */
   lanesPerClaim?: number
   /** How often an idle relay looks for work when no signal wakes it, in ms. Default 1000. */
   pollInterval?: number
@@ -25,6 +29,12 @@ export interface RelayOptions extends TableOptions {
    * A LISTEN connection for low-latency wake-up: the `pg.Pool` behind `db`, or
    * anything with `connect()` resolving to a pg client. Without it the relay
    * only polls. See enqueueOnCommit's `notify` for the sending side.
+   *
+   * Given the pool behind `db` (recommended), the relay also guards the
+   * clients that pool creates from then on against node-postgres' uncaught
+   * 'error' event when the server ends a connection in use; create the relay
+   * before the pool's first query, or add such a listener yourself
+   * (`pool.on('connect', (c) => c.on('error', log))`).
    */
   listen?: ListenSource
   /** Tries before a message goes to the dead letters. Default 10. */
@@ -112,7 +122,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     names: resolveTableNames(options),
     batchSize: integer('batchSize', options.batchSize, 500, 1, 10_000),
     concurrency: integer('concurrency', options.concurrency, 1, 1, 64),
-    lanesPerClaim: integer('lanesPerClaim', options.lanesPerClaim, 16, 1, LANE_COUNT),
+    lanesPerClaim: integer('lanesPerClaim', options.lanesPerClaim, LANE_COUNT, 1, LANE_COUNT),
     pollInterval: integer('pollInterval', options.pollInterval, 1000, 1, 3_600_000),
     listen: options.listen,
     maxAttempts: integer('maxAttempts', options.maxAttempts, 10, 1, 1_000_000),

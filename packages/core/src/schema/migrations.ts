@@ -1,4 +1,4 @@
-import type { TableNames } from './table-names.js'
+import { resolveTableNames, type TableNames, type TableOptions } from './table-names.js'
 
 /**
  * The number of lanes. A key's hash picks its lane; a relay locks whole lanes,
@@ -90,8 +90,13 @@ CREATE INDEX IF NOT EXISTS ${inboxTable}_processed_at_idx ON ${q.inbox} (process
   },
 ]
 
-/** The SQL of every migration after `fromVersion`, concatenated with headers (for `txbox migrate --print-sql`). */
-export function migrationSql(names: TableNames, fromVersion = 0): string {
+/**
+ * The SQL of every migration after `fromVersion`, for the given names: what
+ * `migrate` would run (without its bookkeeping), for review or for your own
+ * migration tool. `txbox migrate --print-sql` prints it.
+ */
+export function migrationSql(options: TableOptions = {}, fromVersion = 0): string {
+  const names = resolveTableNames(options)
   return migrations
     .filter((m) => m.version > fromVersion)
     .map((m) => `-- txbox migration ${String(m.version).padStart(4, '0')}_${m.name}\n${m.sql(names)}`)

@@ -1,0 +1,121 @@
+import { connect } from 'node:net'
+import type { Logger } from '../logger.js'
+import type { Publisher } from '../publisher.js'
+import { CliError } from './cli-error.js'
+import { describeError } from './describe-error.js'
+import { importFromProject } from './import-from-project.js'
+import { redactUrl } from './redact.js'
+
+/** Broker options of `txbox relay`. */
+export interface BrokerFlags {
+  exchange?: string
+  stream?: string
+  maxLen?: number
+}
+
+/** A publisher the CLI built from a broker URL, and how to release what it opened. */
+export interface BrokerConnection {
+  readonly publisher: Publisher
+  /** The URL without its password, for logs. */
+  readonly description: string
+  close(): Promise<void>
+}
+
+const CONNECT_TIMEOUT_MS = 10_000
+
+/**
+ * Builds the publisher for `url`: `redis://`/`rediss://` → @txbox/redis (with
+ * an ioredis client), `amqp://`/`amqps://` → @txbox/rabbitmq. Both packages
+ * come from the user's project. The broker must answer now: an unreachable
+ * broker at start is a CliError, not a relay that retries in silence.
+ */
+export async function openBroker(url: string, flags: BrokerFlags, logger: Logger): Promise<BrokerConnection> {
+  const description = redactUrl(url)
+  let protocol: string
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    throw new CliError(`the broker URL ${description} is not a URL; expected redis://host:6379 or amqp://user:password@host:5672.`, 'usage')
+  }
+  if (protocol === 'redis:' || protocol === 'rediss:') return openRedis(url, description, flags, logger)
+  if (protocol === 'amqp:' || protocol === 'amqps:') return openRabbitmq(url, description, flags)
+  throw new CliError(`unsupported broker URL ${description}: use redis://, rediss://, amqp:// or amqps://.`, 'usage')
+}
+
+async function openRedis(url: string, description: string, flags: BrokerFlags, logger: Logger): Promise<BrokerConnection> {
+  if (flags.exchange !== undefined) throw new CliError('--exchange is for RabbitMQ; with Redis, use --stream.', 'usage')
+  const adapter = await importFromProject('@txbox/redis', 'a redis:// broker URL', 'npm install @txbox/redis ioredis')
+  const ioredis = await importFromProject('ioredis', 'a redis:// broker URL', 'npm install @txbox/redis ioredis')
+  const Redis = ioredis.Redis ?? ioredis.default?.Redis ?? ioredis.default
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, connectionName: 'txbox-relay' })
+  // ioredis reports every failed reconnect; one warning per outage is enough
+  // (the relay logs each batch that fails and retries it).
+  let connected = false
+  let lastError: Error | undefined
+  redis.on('error', (error: Error) => {
+    lastError = error
+    if (!connected) return
+    connected = false
+    logger.warn({ err: error, broker: description }, 'lost the connection to Redis; reconnecting')
+  })
+  redis.on('ready', () => {
+    connected = true
+  })
+  try {
+    await redis.connect()
+  } catch (error) {
+    redis.disconnect()
+    // connect() rejects with "Connection is closed."; the socket's own error says why.
+    const reason = lastError ?? error
+    throw new CliError(`cannot reach the broker at ${description}: ${describeError(reason)}`, 'failure', { cause: reason })
+  }
+  const options: Record<string, unknown> = { redis }
+  if (flags.stream !== undefined) options.stream = flags.stream
+  if (flags.maxLen !== undefined) options.maxLen = flags.maxLen
+  const publisher: Publisher = adapter.redisStreamsPublisher(options)
+  return {
+    publisher,
+    description,
+    async close() {
+      await publisher.close?.()
+      // The adapter never quits a client it was given; this one is ours.
+      await redis.quit().catch(() => redis.disconnect())
+    },
+  }
+}
+
+async function openRabbitmq(url: string, description: string, flags: BrokerFlags): Promise<BrokerConnection> {
+  if (flags.stream !== undefined || flags.maxLen !== undefined) throw new CliError('--stream and --max-len are for Redis; with RabbitMQ, use --exchange.', 'usage')
+  if (flags.exchange === undefined) {
+    throw new CliError('an amqp:// broker needs --exchange <name>: the exchange every message is published to (routing key = topic).', 'usage')
+  }
+  const adapter = await importFromProject('@txbox/rabbitmq', 'an amqp:// broker URL', 'npm install @txbox/rabbitmq amqplib')
+  const parsed = new URL(url)
+  const port = Number(parsed.port || (parsed.protocol === 'amqps:' ? 5671 : 5672))
+  await probeTcp(parsed.hostname, port, description)
+  const publisher: Publisher = adapter.rabbitmqPublisher({ url, exchange: flags.exchange })
+  return {
+    publisher,
+    description,
+    async close() {
+      await publisher.close?.()
+    },
+  }
+}
+
+/** Resolves once `host:port` accepts a TCP connection; a CliError otherwise. */
+function probeTcp(host: string, port: number, description: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: host.replace(/^\[|\]$/g, ''), port })
+    const fail = (error: Error) => {
+      socket.destroy()
+      reject(new CliError(`cannot reach the broker at ${description}: ${describeError(error)}`, 'failure', { cause: error }))
+    }
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => fail(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000}s`)))
+    socket.once('error', fail)
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve()
+    })
+  })
+}

@@ -1,0 +1,82 @@
+import type { Kysely, Transaction } from 'kysely'
+import { InvalidOptionError } from '../errors/invalid-option-error.js'
+import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
+import { rejectUnknownOptions, resolveTableNames } from '../schema/table-names.js'
+import { runSql } from '../sql-executor.js'
+import type { TransactionOptions } from '../transaction/transaction-options.js'
+import { withTransaction } from '../transaction/with-transaction.js'
+import type { ProcessOnceOptions, ProcessOnceResult } from './inbox-options.js'
+import { consumerName } from './validate-inbox-input.js'
+
+const OPTION_NAMES = ['consumer', 'isolationLevel', 'onHookError']
+const DUPLICATE = Object.freeze({ status: 'duplicate' as const })
+
+/**
+ * Runs a consumer's `handler` at most once per message id (per consumer): in
+ * one transaction it records the id in the inbox and runs the handler, so the
+ * handler's writes and the record commit or roll back together.
+ *
+ * - An id already recorded: the handler does not run; resolves `{ status: 'duplicate' }`.
+ * - The handler throws: its writes and the record roll back, the error is
+ *   rethrown, and a redelivery runs the handler again.
+ * - Two deliveries of one id at once: the record is inserted first, so the
+ *   second waits on the first's row lock; it then sees the record (a
+ *   duplicate) if the first committed, or runs the handler if it rolled back.
+ *   Under `repeatable read` or `serializable` the second instead fails with a
+ *   serialization error (SQLSTATE 40001); retry it and it comes out a duplicate.
+ *
+ * Called inside `withTransaction` on the same `db`, it runs in a savepoint of
+ * that transaction, and the record commits with it. `onCommit` hooks work in
+ * the handler. Records are kept until {@link pruneInbox} removes them.
+ *
+ * @example
+ * const outcome = await processOnce(db, message.messageId, async (trx) => {
+ *   await trx.insertInto('payments').values(row).execute()
+ * }, { consumer: 'billing' })
+ * if (outcome.status === 'duplicate') log.info('already processed')
+ */
+export async function processOnce<DB, T>(
+  db: Kysely<DB>,
+  messageId: string,
+  handler: (trx: Transaction<DB>) => Promise<T>,
+  options: ProcessOnceOptions = {},
+): Promise<ProcessOnceResult<T>> {
+  rejectUnknownOptions('processOnce', options, OPTION_NAMES)
+  if (typeof messageId !== 'string' || messageId.length === 0) {
+    throw new InvalidOptionError(
+      'messageId',
+      `processOnce(db, messageId, handler): messageId must be a non-empty string (the message's stable id, e.g. the messageId field txbox publishes); got ${messageId === '' ? 'an empty string' : typeof messageId}.`,
+    )
+  }
+  if (typeof handler !== 'function') {
+    throw new InvalidOptionError('handler', 'processOnce(db, messageId, handler): handler must be an async function receiving the transaction.')
+  }
+  const consumer = consumerName('processOnce', options.consumer)
+  const names = resolveTableNames(options)
+  const transactionOptions: TransactionOptions = {}
+  if (options.isolationLevel !== undefined) transactionOptions.isolationLevel = options.isolationLevel
+  if (options.onHookError !== undefined) transactionOptions.onHookError = options.onHookError
+
+  return withTransaction(
+    db,
+    async (trx): Promise<ProcessOnceResult<T>> => {
+      // The record goes in before the handler runs: a concurrent delivery of
+      // the same id blocks here on our uncommitted row until we end, instead
+      // of running its handler next to ours.
+      let inserted: unknown[]
+      try {
+        ;({ rows: inserted } = await runSql(
+          trx,
+          `INSERT INTO ${names.quoted.inbox} (consumer, message_id) VALUES ($1, $2) ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1`,
+          [consumer, messageId],
+        ))
+      } catch (error) {
+        if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(names.quoted.inbox, { cause: error })
+        throw error
+      }
+      if (inserted.length === 0) return DUPLICATE
+      return { status: 'processed', result: await handler(trx) }
+    },
+    transactionOptions,
+  )
+}

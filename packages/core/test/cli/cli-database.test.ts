@@ -1,0 +1,192 @@
+import { createRelay, enqueueOnCommit, migrationSql, withTransaction } from '@txbox/core'
+import { recordingPublisher, useTestDatabase } from '@txbox/testing'
+import { sql } from 'kysely'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { ensureCliBuilt, runCli } from './cli-process.js'
+
+const t = useTestDatabase('cli')
+const env = () => ({ DATABASE_URL: t.url })
+const txbox = (...args: string[]) => runCli([...args, '--schema', t.schema], { env: env() })
+
+beforeAll(ensureCliBuilt, 180_000)
+
+async function tables(): Promise<string[]> {
+  const { rows } = await sql<{ table_name: string }>`
+    select table_name from information_schema.tables where table_schema = ${t.schema} order by 1`.execute(t.db)
+  return rows.map((r) => r.table_name)
+}
+
+async function enqueue(messages: { topic: string; key?: string; payload: unknown; headers?: Record<string, string>; delay?: number }[]): Promise<string[]> {
+  return withTransaction(t.db, (trx) => enqueueOnCommit(trx, messages, { schema: t.schema }))
+}
+
+/** Enqueues messages and lets a relay whose publisher rejects them move them to the dead letters. */
+async function makeDead(messages: { topic: string; key?: string; payload: unknown; headers?: Record<string, string> }[]): Promise<string[]> {
+  const ids = await enqueue(messages)
+  const publisher = recordingPublisher()
+  publisher.failWhen((m) => (ids.includes(m.messageId) ? Object.assign(new Error('broker said no'), { permanent: true }) : undefined))
+  const relay = createRelay({ db: t.db, publisher, schema: t.schema, maxAttempts: 1 })
+  // A failing head message holds back its key's later ones: one cycle per wave.
+  for (let cycle = 0; cycle < messages.length; cycle++) {
+    const left = await t.db.selectFrom(`${t.schema}.outbox`).select('id').where('message_id', 'in', ids).execute()
+    if (left.length === 0) break
+    await relay.runOnce()
+  }
+  const dead = await t.db.selectFrom(`${t.schema}.outbox_dead`).select('message_id').where('message_id', 'in', ids).execute()
+  if (dead.length !== ids.length) throw new Error(`makeDead: ${dead.length} of ${ids.length} messages reached the dead letters`)
+  return ids
+}
+
+async function clear(): Promise<void> {
+  await sql`truncate ${sql.id(t.schema, 'outbox')}, ${sql.id(t.schema, 'outbox_dead')}`.execute(t.db)
+}
+
+describe('txbox migrate', () => {
+  test('--print-sql prints the migration SQL for the schema without touching a database', async () => {
+    const result = await runCli(['migrate', '--print-sql', '--schema', 'events'], { env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/x' } })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe(migrationSql({ schema: 'events' }))
+    expect(result.stdout).toContain('CREATE TABLE IF NOT EXISTS "events"."outbox"')
+  })
+
+  test('creates the tables, then reports the schema up to date', async () => {
+    const first = await txbox('migrate')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toBe(`schema "${t.schema}" migrated from version 0 to 1\n`)
+    expect(await tables()).toEqual(expect.arrayContaining(['outbox', 'outbox_dead', 'inbox', 'txbox_migrations']))
+    const second = await txbox('migrate')
+    expect(second.code).toBe(0)
+    expect(second.stdout).toBe(`schema "${t.schema}" is up to date (version 1)\n`)
+  })
+})
+
+describe('with the tables', () => {
+  beforeAll(async () => {
+    await txbox('migrate')
+  })
+
+  test('txbox status --json reports the backlog, its age, counts per topic and the dead letters', async () => {
+    await clear()
+    await makeDead([{ topic: 'orders', key: 'o-1', payload: { n: 0 } }])
+    await enqueue([
+      { topic: 'orders', key: 'o-1', payload: { n: 1 } },
+      { topic: 'orders', key: 'o-2', payload: { n: 2 } },
+      { topic: 'email', payload: { n: 3 }, delay: 3_600_000 },
+    ])
+    await sql`update ${sql.id(t.schema, 'outbox')} set created_at = now() - interval '90 seconds' where payload->>'n' = '1'`.execute(t.db)
+    const result = await txbox('status', '--json')
+    expect(result.code).toBe(0)
+    const status = JSON.parse(result.stdout)
+    expect(status).toMatchObject({ schema: t.schema, backlog: 3, dead: 1 })
+    expect(status.oldestAgeMs).toBeGreaterThanOrEqual(90_000)
+    expect(status.oldestAgeMs).toBeLessThan(600_000)
+    expect(status.topics).toEqual([
+      { topic: 'email', backlog: 1, ready: 0, retrying: 0, delayed: 1, dead: 0, oldestAgeMs: expect.any(Number) },
+      { topic: 'orders', backlog: 2, ready: 2, retrying: 0, delayed: 0, dead: 1, oldestAgeMs: expect.any(Number) },
+    ])
+  })
+
+  test('txbox status prints the same numbers as a table', async () => {
+    await clear()
+    await enqueue([
+      { topic: 'orders', payload: 1 },
+      { topic: 'orders', payload: 2 },
+    ])
+    const result = await txbox('status')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^backlog +2 \(oldest /m)
+    expect(result.stdout).toMatch(/^dead letters +0$/m)
+    expect(result.stdout).toMatch(/^orders +2 +2 +0 +0 +0 +\S+/m)
+  })
+
+  test('txbox dead list shows the dead letters, filtered by topic, as a table or JSON', async () => {
+    await clear()
+    const [a, b] = await makeDead([
+      { topic: 'orders', key: 'k', payload: { a: 1 }, headers: { h: 'v' } },
+      { topic: 'email', payload: { b: 2 } },
+    ])
+    const table = await txbox('dead', 'list')
+    expect(table.code).toBe(0)
+    expect(table.stdout).toContain(a)
+    expect(table.stdout).toContain(b)
+    expect(table.stdout).toMatch(/broker said no/)
+    const json = await txbox('dead', 'list', '--topic', 'orders', '--json')
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({ messageId: a, topic: 'orders', key: 'k', attempts: 1, payload: { a: 1 }, headers: expect.objectContaining({ h: 'v' }) }),
+    ])
+    const limited = await txbox('dead', 'list', '--limit', '1')
+    expect(limited.stdout).toMatch(/1 of 2 shown/)
+  })
+
+  test('txbox dead retry moves a dead letter back as a new outbox row with the same message, and the relay delivers it', async () => {
+    await clear()
+    const [id, other] = await makeDead([
+      { topic: 'orders', key: 'k-retry', payload: { p: 1 }, headers: { h: 'v' } },
+      { topic: 'orders', payload: { p: 2 } },
+    ])
+    const before = await t.db.selectFrom(`${t.schema}.outbox_dead`).selectAll().where('message_id', '=', id as string).executeTakeFirstOrThrow()
+
+    const result = await txbox('dead', 'retry', '--id', id as string)
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe('moved 1 dead letter(s) back into the outbox\n')
+
+    const dead = await t.db.selectFrom(`${t.schema}.outbox_dead`).select('message_id').execute()
+    expect(dead.map((r) => r.message_id)).toEqual([other])
+    const row = await t.db.selectFrom(`${t.schema}.outbox`).selectAll().where('message_id', '=', id as string).executeTakeFirstOrThrow()
+    expect(row).toMatchObject({ topic: 'orders', key: 'k-retry', payload: { p: 1 }, headers: before.headers, attempts: 0, available_at: null })
+    expect(BigInt(row.id)).toBeGreaterThan(BigInt(before.id))
+
+    const publisher = recordingPublisher()
+    const relay = createRelay({ db: t.db, publisher, schema: t.schema })
+    expect(await relay.runOnce()).toBe(1)
+    expect(publisher.confirmed.map((m) => [m.messageId, m.payload])).toEqual([[id, '{"p": 1}']])
+  })
+
+  test('txbox dead retry --topic --yes moves every dead letter of the topic, in their original order', async () => {
+    await clear()
+    const ids = await makeDead([
+      { topic: 'orders', key: 'same', payload: 1 },
+      { topic: 'orders', key: 'same', payload: 2 },
+      { topic: 'email', payload: 3 },
+    ])
+    const result = await txbox('dead', 'retry', '--topic', 'orders', '--yes')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe('moved 2 dead letter(s) back into the outbox\n')
+    const rows = await t.db.selectFrom(`${t.schema}.outbox`).select('message_id').orderBy('id').execute()
+    expect(rows.map((r) => r.message_id)).toEqual(ids.slice(0, 2))
+  })
+
+  test('txbox dead retry of an id that is not dead moves the others and exits 1 naming it', async () => {
+    await clear()
+    const [id] = await makeDead([{ topic: 'orders', payload: 1 }])
+    const result = await txbox('dead', 'retry', '--id', id as string, 'no-such-id')
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe('moved 1 dead letter(s) back into the outbox\n')
+    expect(result.stderr).toBe('txbox: no dead letter with message id no-such-id\n')
+  })
+
+  test('txbox dead purge --yes deletes the selected dead letters only', async () => {
+    await clear()
+    const [keep, drop] = await makeDead([
+      { topic: 'orders', payload: 1 },
+      { topic: 'email', payload: 2 },
+    ])
+    const refused = await txbox('dead', 'purge', '--topic', 'email')
+    expect(refused.code).toBe(2)
+    expect(await t.db.selectFrom(`${t.schema}.outbox_dead`).select('message_id').execute()).toHaveLength(2)
+    const result = await txbox('dead', 'purge', '--topic', 'email', '--yes')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe('deleted 1 dead letter(s)\n')
+    const dead = await t.db.selectFrom(`${t.schema}.outbox_dead`).select('message_id').execute()
+    expect(dead.map((r) => r.message_id)).toEqual([keep])
+    expect(drop).toBeDefined()
+  })
+})
+
+test('a schema without the tables: one line telling to run txbox migrate, exit 1', async () => {
+  const result = await runCli(['status', '--schema', `${t.schema}_none`], { env: env() })
+  expect(result.code).toBe(1)
+  expect(result.stderr.trim().split('\n')).toHaveLength(1)
+  expect(result.stderr).toMatch(/the txbox tables are missing .*run `txbox migrate` with the same --schema first/)
+})

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { ensureCliBuilt, runCli } from './cli-process.js'
+
+// A user's project with no adapter installed: the relay must say what to install.
+const project = mkdtempSync(path.join(tmpdir(), 'txbox-cli-empty-'))
+writeFileSync(path.join(project, 'package.json'), '{ "name": "app", "private": true }\n')
+
+beforeAll(ensureCliBuilt, 180_000)
+afterAll(() => rmSync(project, { recursive: true, force: true }))
+
+const env = (brokerUrl: string) => ({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x', TXBOX_BROKER_URL: brokerUrl })
+
+describe.concurrent('txbox relay without the adapter installed', () => {
+  test('a redis:// broker names @txbox/redis and ioredis to install, in one line, exit 1', async () => {
+    const result = await runCli(['relay'], { cwd: project, env: env('redis://:r3dis-pw@127.0.0.1:6379') })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(`txbox: a redis:// broker URL needs @txbox/redis, which is not installed in ${project}. Install it there: npm install @txbox/redis ioredis\n`)
+  })
+
+  test('an amqp:// broker names @txbox/rabbitmq and amqplib to install, in one line, exit 1', async () => {
+    const result = await runCli(['relay', '--exchange', 'events'], { cwd: project, env: env('amqp://guest:guest@127.0.0.1:5672') })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(`txbox: an amqp:// broker URL needs @txbox/rabbitmq, which is not installed in ${project}. Install it there: npm install @txbox/rabbitmq amqplib\n`)
+  })
+})
+
+describe.concurrent('txbox relay broker usage errors exit 2', () => {
+  test('an unsupported scheme, with the password masked', async () => {
+    const result = await runCli(['relay'], { cwd: project, env: env('kafka://user:k4fka-pw@127.0.0.1:9092') })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^txbox: unsupported broker URL kafka:\/\/user:\*\*\*@127\.0\.0\.1:9092: use redis:\/\//)
+    expect(result.stderr).not.toContain('k4fka-pw')
+  })
+
+  test('an amqp:// broker without --exchange', async () => {
+    const result = await runCli(['relay'], { cwd: project, env: env('amqp://guest:guest@127.0.0.1:5672') })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/needs --exchange <name>/)
+  })
+
+  test('--exchange with a redis:// broker', async () => {
+    const result = await runCli(['relay', '--exchange', 'x'], { cwd: project, env: env('redis://127.0.0.1:6379') })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/--exchange is for RabbitMQ; with Redis, use --stream/)
+  })
+})

@@ -1,0 +1,90 @@
+import { createRelay, enqueueOnCommit, migrate, withTransaction } from '@txbox/core'
+import { recordingPublisher, separatePool, terminateBackends, useTestDatabase, waitFor } from '@txbox/testing'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+
+const t = useTestDatabase('relay_resilience')
+const opts = () => ({ schema: t.schema })
+const enqueue = (n: number, topic = 'r') =>
+  withTransaction(t.db, (trx) => enqueueOnCommit(trx, Array.from({ length: n }, (_, i) => ({ topic, key: `k${i % 5}`, payload: i })), opts()))
+const backlog = async () => Number((await sql<{ n: string }>`select count(*) as n from ${sql.id(t.schema, 'outbox')}`.execute(t.db)).rows[0]?.n)
+
+beforeAll(async () => {
+  await migrate(t.db, opts())
+})
+beforeEach(async () => {
+  await sql`delete from ${sql.id(t.schema, 'outbox')}`.execute(t.db)
+})
+
+describe('a lost database connection never crashes the relay or loses a message', () => {
+  const app = 'relay_resilience_terminated'
+  const relayDb = separatePool(t, app, 2)
+  afterAll(() => relayDb.close())
+
+  test('the relay whose connection is terminated mid-batch reports the error, recovers, and publishes everything', async () => {
+    const publisher = recordingPublisher()
+    const relay = createRelay({ db: relayDb.db, publisher, ...opts(), pollInterval: 20, batchSize: 20, listen: relayDb.pool })
+    const errors: Error[] = []
+    relay.on('error', (e) => errors.push(e))
+    const ids = new Set(await enqueue(100))
+    const release = publisher.hold()
+    await relay.start()
+    try {
+      await waitFor(() => publisher.calls.length === 1)
+      // The claim transaction is open, its rows deleted but not committed: kill it.
+      expect(await terminateBackends(t.db, app)).toBeGreaterThan(0)
+      release()
+      await waitFor(() => errors.length > 0)
+      await waitFor(async () => (await backlog()) === 0, { timeoutMs: 15_000 })
+    } finally {
+      await relay.stop()
+    }
+    const published = new Set(publisher.confirmed.map((m) => m.messageId))
+    expect([...ids].filter((id) => !published.has(id))).toEqual([])
+    // The batch in flight was rolled back with the connection, so it was published again: duplicates, not losses.
+    const duplicates = publisher.confirmed.length - ids.size
+    expect(duplicates).toBeLessThanOrEqual(20)
+  })
+})
+
+describe('wake-up', () => {
+  const app = 'relay_resilience_listen'
+  const relayDb = separatePool(t, app, 3)
+  afterAll(() => relayDb.close())
+
+  test('a commit wakes a relay that listens, long before its poll interval; after its LISTEN connection is cut, it reconnects', async () => {
+    const publisher = recordingPublisher()
+    const relay = createRelay({ db: relayDb.db, publisher, ...opts(), pollInterval: 60_000, listen: relayDb.pool })
+    relay.on('error', () => {})
+    await relay.start()
+    try {
+      const started = Date.now()
+      await enqueue(1, 'wake')
+      await waitFor(() => publisher.confirmed.length === 1, { timeoutMs: 5000 })
+      expect(Date.now() - started).toBeLessThan(5000)
+
+      // Cut every connection of the relay, the LISTEN one included.
+      await waitFor(async () => (await terminateBackends(t.db, app)) > 0)
+      await waitFor(async () => {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where application_name = ${app} and query like 'LISTEN%'`.execute(t.db)
+        return (rows[0]?.n ?? 0) > 0
+      }, { timeoutMs: 10_000 })
+      await enqueue(1, 'wake again')
+      await waitFor(() => publisher.confirmed.length === 2, { timeoutMs: 5000 })
+    } finally {
+      await relay.stop()
+    }
+  })
+
+  test('without a signal (notify: false) a relay finds messages by polling', async () => {
+    const publisher = recordingPublisher()
+    const relay = createRelay({ db: relayDb.db, publisher, ...opts(), pollInterval: 50 })
+    await relay.start()
+    try {
+      await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: 'polled', payload: 1 }, { ...opts(), notify: false }))
+      await waitFor(() => publisher.confirmed.length === 1, { timeoutMs: 5000 })
+    } finally {
+      await relay.stop()
+    }
+  })
+})

@@ -1,0 +1,114 @@
+import type { Logger, OutboxMessage } from '@txbox/core'
+
+// We type only the subset of ioredis we use, so that ioredis stays a peer
+// dependency the user brings (any ioredis 5 `Redis` instance fits).
+
+/** The commands txbox sends, as ioredis' `call(command, ...args)`. */
+export interface RedisCommandClient {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>
+}
+
+/** An ioredis pipeline: commands queued with `call`, sent in one round trip by `exec`. */
+export interface RedisPipeline {
+  call(command: string, ...args: (string | number)[]): unknown
+  /** One `[error, reply]` pair per queued command, in order; `null` if the pipeline was not sent. */
+  exec(): Promise<[error: Error | null, reply: unknown][] | null>
+}
+
+/** What {@link redisStreamsPublisher} needs from an ioredis client. */
+export interface RedisPublisherClient {
+  pipeline(): RedisPipeline
+}
+
+/** A connection of its own for blocking reads, made by `duplicate()`. */
+export interface RedisBlockingClient extends RedisCommandClient {
+  quit(): Promise<unknown>
+  disconnect(): void
+}
+
+/** What {@link consumeRedisStream} needs from an ioredis client. */
+export interface RedisConsumerClient extends RedisCommandClient {
+  duplicate(): RedisBlockingClient
+}
+
+/** Options of {@link redisStreamsPublisher}. */
+export interface RedisStreamsPublisherOptions {
+  /**
+   * Your ioredis client. You own it: the publisher never quits it, not even in
+   * `close()`. Quit it yourself after stopping the relay.
+   */
+  redis: RedisPublisherClient
+  /**
+   * The stream each message is appended to: a fixed name, or a function of the
+   * message. Default: the message's topic.
+   */
+  stream?: string | ((message: OutboxMessage) => string)
+  /** Trims each stream to about this many entries (`XADD … MAXLEN ~ n`). Default: no trimming. */
+  maxLen?: number
+}
+
+/** A stream entry written by {@link redisStreamsPublisher}, decoded for a handler. */
+export interface RedisStreamMessage<T = unknown> {
+  /** The outbox message id: stable across redeliveries and republishes. Drop duplicates by it. */
+  readonly messageId: string
+  readonly topic: string
+  /** The ordering key, or `null` for an unkeyed message. */
+  readonly key: string | null
+  /** The payload, parsed from the entry's JSON text. */
+  readonly payload: T
+  /** Headers given at enqueue (W3C `traceparent` / `tracestate` included when captured). */
+  readonly headers: Readonly<Record<string, string>>
+  /** The stream the entry was read from. */
+  readonly stream: string
+  /** The entry's id in the stream (e.g. `1718000000000-0`). */
+  readonly streamId: string
+  /** How many times the entry was delivered to a consumer of the group, this delivery included (1 the first time). */
+  readonly deliveries: number
+}
+
+/** Handles one message. Resolving acknowledges the entry; throwing leaves it pending for a retry. */
+export type RedisStreamHandler<T = unknown> = (message: RedisStreamMessage<T>) => Promise<void> | void
+
+/** Options of {@link consumeRedisStream}. */
+export interface ConsumeRedisStreamOptions<T = unknown> {
+  /**
+   * Your ioredis client. You own it: `stop()` never quits it. The consumer
+   * reads on a connection of its own (`redis.duplicate()`), because a blocking
+   * XREADGROUP holds its connection; that one is closed by `stop()`.
+   */
+  redis: RedisConsumerClient
+  /** The stream to read. */
+  stream: string
+  /** The consumer group; created (with the stream, if missing) at start. */
+  group: string
+  /** This consumer's name within the group. Keep it stable across restarts (e.g. the host name) so a restart resumes its own pending entries at once. */
+  consumer: string
+  /** Called once per entry, one entry at a time, in stream order. */
+  handler: RedisStreamHandler<T>
+  /** Most entries read per XREADGROUP / XAUTOCLAIM. Default 10. */
+  count?: number
+  /** How long one XREADGROUP waits for new entries, in ms. Also bounds how long `stop()` may wait for a read. Default 2000. */
+  blockMs?: number
+  /**
+   * How long an entry stays pending (its handler failed, or its consumer died)
+   * before a consumer of the group claims it again with XAUTOCLAIM, in ms. It
+   * is also the retry delay after a failed handler. Keep it above your
+   * slowest handler, or a slow entry is handed to a second consumer. Default 30000.
+   */
+  claimIdleMs?: number
+  /** Deliveries after which a failing entry goes to the dead-letter stream (and is acknowledged). Default 5. */
+  maxDeliveries?: number
+  /** Where entries that keep failing (or cannot be decoded) go. Default `${stream}:dead`. */
+  deadLetterStream?: string
+  /** Where a group created by this call starts: `'0'` reads the entries already in the stream, `'$'` only new ones. Default `'0'`. */
+  startId?: string
+  /**
+   * Runs around each handler call, e.g. to skip duplicates with the inbox:
+   * `wrap: (m, run) => processOnce(db, m.messageId, run)`. It must call `run`
+   * (or decide not to, for a duplicate) and resolve once done; throwing counts
+   * as a failed delivery.
+   */
+  wrap?: (message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<void>
+  /** Where the consumer logs failed handlers and Redis errors. pino fits. Default: silent. */
+  logger?: Logger
+}

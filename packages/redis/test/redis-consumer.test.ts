@@ -1,0 +1,275 @@
+import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
+import { consumeRedisStream, type RedisStreamConsumer, type RedisStreamMessage, redisStreamsPublisher } from '@txbox/redis'
+import { uniqueName, waitFor } from '@txbox/testing'
+import { afterAll, afterEach, describe, expect, test } from 'vitest'
+import { deleteKeys, outboxMessage, readStream, testRedis } from './redis-test-keys.js'
+
+const redis = testRedis()
+const prefix = `${uniqueName('redis_consumer')}:`
+const consumers: RedisStreamConsumer[] = []
+// Short timings keep the file quick; the defaults are seconds.
+const fast = { blockMs: 100, claimIdleMs: 200 }
+
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map((c) => c.stop()))
+})
+afterAll(async () => {
+  await deleteKeys(redis, prefix)
+  await redis.quit()
+})
+
+async function publish(stream: string, messages: OutboxMessage[]): Promise<void> {
+  const results = await redisStreamsPublisher({ redis, stream }).publish(messages, { signal: new AbortController().signal })
+  expect(results.every((r) => r.ok)).toBe(true)
+}
+
+async function pending(stream: string, group: string): Promise<number> {
+  return Number(((await redis.xpending(stream, group)) as [number])[0])
+}
+
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open = () => {}
+  const wait = new Promise<void>((resolve) => (open = resolve))
+  return { wait, open }
+}
+
+async function consume(options: Omit<Parameters<typeof consumeRedisStream>[0], 'redis'>): Promise<RedisStreamConsumer> {
+  const consumer = await consumeRedisStream({ redis, ...fast, ...options })
+  consumers.push(consumer)
+  return consumer
+}
+
+describe('consumeRedisStream', () => {
+  test('hands each entry over decoded and acknowledges it only after the handler succeeded', async () => {
+    const stream = `${prefix}ack`
+    const m = outboxMessage('user.created', { key: 'user:7', payload: '{"id": 7}', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })
+    await publish(stream, [m])
+    const [entry] = await readStream(redis, stream)
+    const held = gate()
+    const got: RedisStreamMessage[] = []
+    await consume({
+      stream,
+      group: 'g',
+      consumer: 'c1',
+      handler: async (message) => {
+        got.push(message)
+        await held.wait
+      },
+    })
+
+    await waitFor(() => got.length === 1, { message: 'the handler was called' })
+    expect(got[0]).toEqual({
+      messageId: m.messageId,
+      topic: 'user.created',
+      key: 'user:7',
+      payload: { id: 7 },
+      headers: m.headers,
+      stream,
+      streamId: entry?.id,
+      deliveries: 1,
+    })
+    expect(await pending(stream, 'g')).toBe(1)
+    held.open()
+    await waitFor(async () => (await pending(stream, 'g')) === 0, { message: 'the entry is acknowledged' })
+  })
+
+  test('a handler that throws leaves the entry pending; it is delivered again and acknowledged once it succeeds', async () => {
+    const stream = `${prefix}retry`
+    await publish(stream, [outboxMessage('t')])
+    const deliveries: number[] = []
+    await consume({
+      stream,
+      group: 'g',
+      consumer: 'c1',
+      handler: (message) => {
+        deliveries.push(message.deliveries)
+        if (deliveries.length === 1) throw new Error('transient')
+      },
+    })
+    await waitFor(() => deliveries.length === 1)
+    expect(await pending(stream, 'g')).toBe(1)
+    await waitFor(async () => deliveries.length === 2 && (await pending(stream, 'g')) === 0, { message: 'redelivered and acknowledged' })
+    expect(deliveries).toEqual([1, 2])
+  })
+
+  test('entries a dead consumer read but never acknowledged are claimed by another consumer after claimIdleMs', async () => {
+    const stream = `${prefix}recover`
+    const messages = [outboxMessage('t'), outboxMessage('t'), outboxMessage('t')]
+    await publish(stream, messages)
+    // Consumer A reads everything, then dies without acknowledging.
+    await redis.xgroup('CREATE', stream, 'g', '0')
+    const readByA = (await redis.xreadgroup('GROUP', 'g', 'a', 'COUNT', 10, 'STREAMS', stream, '>')) as [string, unknown[]][]
+    expect(readByA[0]?.[1]).toHaveLength(3)
+
+    const got: RedisStreamMessage[] = []
+    const started = Date.now()
+    await consume({ stream, group: 'g', consumer: 'b', handler: (m) => void got.push(m) })
+    await waitFor(async () => got.length === 3 && (await pending(stream, 'g')) === 0, { message: 'B handled and acknowledged A’s entries' })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(fast.claimIdleMs - 50)
+    expect(got.map((m) => m.messageId)).toEqual(messages.map((m) => m.messageId))
+    expect(got.map((m) => m.deliveries)).toEqual([2, 2, 2])
+  })
+
+  test('a consumer restarted under the same name resumes its own pending entries at once', async () => {
+    const stream = `${prefix}resume`
+    const m = outboxMessage('t')
+    await publish(stream, [m])
+    await redis.xgroup('CREATE', stream, 'g', '0')
+    await redis.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 10, 'STREAMS', stream, '>')
+    const got: RedisStreamMessage[] = []
+    // claimIdleMs far away: only the consumer's own pending list can explain the delivery.
+    await consume({ stream, group: 'g', consumer: 'c1', claimIdleMs: 60_000, handler: (msg) => void got.push(msg) })
+    await waitFor(async () => got.length === 1 && (await pending(stream, 'g')) === 0, { timeoutMs: 3000 })
+    expect(got[0]?.messageId).toBe(m.messageId)
+    expect(got[0]?.deliveries).toBe(2)
+  })
+
+  test('an entry that failed maxDeliveries times moves to the dead-letter stream and is acknowledged', async () => {
+    const stream = `${prefix}dlq`
+    const m = outboxMessage('t', { key: 'k1', payload: '{"poison": true}' })
+    await publish(stream, [m])
+    const [original] = await readStream(redis, stream)
+    let calls = 0
+    await consume({
+      stream,
+      group: 'g',
+      consumer: 'c1',
+      maxDeliveries: 3,
+      handler: () => {
+        calls++
+        throw new Error(`boom ${calls}`)
+      },
+    })
+    await waitFor(async () => (await redis.exists(`${stream}:dead`)) === 1, { message: 'a dead letter was written' })
+    await waitFor(async () => (await pending(stream, 'g')) === 0, { message: 'the entry is acknowledged' })
+    expect(calls).toBe(3)
+    const dead = await readStream(redis, `${stream}:dead`)
+    expect(dead).toHaveLength(1)
+    expect(dead[0]?.fields).toEqual({
+      ...original?.fields,
+      sourceStream: stream,
+      sourceId: original?.id,
+      group: 'g',
+      consumer: 'c1',
+      deliveries: '3',
+      error: 'boom 3',
+    })
+  })
+
+  test('an entry that cannot be decoded goes to the dead-letter stream without calling the handler', async () => {
+    const stream = `${prefix}malformed`
+    await redis.xadd(stream, '*', 'messageId', 'm-1', 'topic', 't', 'payload', '{not json')
+    let calls = 0
+    await consume({ stream, group: 'g', consumer: 'c1', deadLetterStream: `${prefix}malformed-dead`, handler: () => void calls++ })
+    await waitFor(async () => (await redis.xlen(`${prefix}malformed-dead`)) === 1 && (await pending(stream, 'g')) === 0)
+    const [dead] = await readStream(redis, `${prefix}malformed-dead`)
+    expect(dead?.fields.error).toMatch(/^malformed entry: the payload field is not JSON/)
+    expect(calls).toBe(0)
+  })
+
+  test('stop() lets the handler in flight finish and acknowledge, then resolves; calling it again is harmless', async () => {
+    const stream = `${prefix}stop`
+    await publish(stream, [outboxMessage('t'), outboxMessage('t')])
+    const held = gate()
+    let started = 0
+    let finished = 0
+    const consumer = await consumeRedisStream({
+      redis,
+      ...fast,
+      stream,
+      group: 'g',
+      consumer: 'c1',
+      handler: async () => {
+        started++
+        await held.wait
+        finished++
+      },
+    })
+    await waitFor(() => started === 1)
+    let stopped = false
+    const stopping = consumer.stop().then(() => (stopped = true))
+    await redis.ping() // a round trip: stop() had every chance to resolve early
+    expect(stopped).toBe(false)
+    held.open()
+    await stopping
+    await consumer.stop()
+    expect(finished).toBe(1)
+    // The in-flight entry was acknowledged; the one not started stays pending for a later run.
+    expect(started).toBe(1)
+    expect(await pending(stream, 'g')).toBe(1)
+    expect(redis.status).toBe('ready')
+  })
+
+  test('stop() ends a blocking read at once instead of waiting out blockMs', async () => {
+    const stream = `${prefix}stop-idle`
+    // A connection name (inherited by the consumer's duplicate) to find its connection in CLIENT LIST.
+    const name = `${prefix.replaceAll(':', '')}-stop-idle`
+    const own = testRedis({ connectionName: name })
+    try {
+      const consumer = await consumeRedisStream({ redis: own, stream, group: 'g', consumer: 'c1', blockMs: 10_000, handler: () => {} })
+      const blocked = async () =>
+        ((await redis.client('LIST')) as string).split('\n').some((line) => line.includes(`name=${name} `) && line.includes('cmd=xreadgroup') && /flags=\S*b/.test(line))
+      await waitFor(blocked, { message: 'the consumer is blocked in XREADGROUP' })
+      const began = Date.now()
+      await consumer.stop()
+      expect(Date.now() - began).toBeLessThan(2000)
+    } finally {
+      await own.quit()
+    }
+  })
+
+  test('wrap runs around each handler call: a wrap that skips a duplicate messageId still acknowledges it', async () => {
+    const stream = `${prefix}wrap`
+    const m = outboxMessage('t')
+    // The relay may publish a message twice (at least once): same messageId, two entries.
+    await publish(stream, [m, m, outboxMessage('t')])
+    const seen = new Set<string>()
+    const handled: string[] = []
+    await consume({
+      stream,
+      group: 'g',
+      consumer: 'c1',
+      wrap: async (message, run) => {
+        if (seen.has(message.messageId)) return
+        await run()
+        seen.add(message.messageId)
+      },
+      handler: (message) => void handled.push(message.messageId),
+    })
+    await waitFor(async () => (await redis.xlen(stream)) === 3 && (await pending(stream, 'g')) === 0 && handled.length === 2)
+    expect(handled[0]).toBe(m.messageId)
+    expect(new Set(handled).size).toBe(2)
+  })
+
+  test('a second consumer joins an existing group (BUSYGROUP is fine) and the two share the entries', async () => {
+    const stream = `${prefix}share`
+    const messages = Array.from({ length: 20 }, () => outboxMessage('t'))
+    const got: string[] = []
+    await consume({ stream, group: 'g', consumer: 'c1', count: 2, handler: (m) => void got.push(m.messageId) })
+    await consume({ stream, group: 'g', consumer: 'c2', count: 2, handler: (m) => void got.push(m.messageId) })
+    await publish(stream, messages)
+    await waitFor(async () => got.length === 20 && (await pending(stream, 'g')) === 0)
+    expect(new Set(got)).toEqual(new Set(messages.map((m) => m.messageId)))
+  })
+
+  test('a consumer whose stream (and group) was deleted makes them again and keeps consuming', async () => {
+    const stream = `${prefix}recreate`
+    const got: string[] = []
+    await consume({ stream, group: 'g', consumer: 'c1', handler: (m) => void got.push(m.messageId) })
+    await redis.del(stream)
+    const m = outboxMessage('t')
+    await publish(stream, [m])
+    await waitFor(async () => got.length === 1 && (await pending(stream, 'g')) === 0, { message: 'the entry written after the deletion is handled' })
+    expect(got).toEqual([m.messageId])
+  })
+
+  test('bad options fail with InvalidOptionError before anything is created', async () => {
+    const base = { redis, stream: `${prefix}bad`, group: 'g', consumer: 'c', handler: () => {} }
+    await expect(consumeRedisStream({ ...base, handler: undefined as never })).rejects.toThrow(InvalidOptionError)
+    await expect(consumeRedisStream({ ...base, group: '' })).rejects.toThrow(/group must be a non-empty string/)
+    await expect(consumeRedisStream({ ...base, maxDeliveries: 0 })).rejects.toThrow(/maxDeliveries must be a positive integer/)
+    await expect(consumeRedisStream({ ...base, deadLetterStream: base.stream })).rejects.toThrow(/deadLetterStream must differ/)
+    await expect(consumeRedisStream({ ...base, blockMS: 5 } as never)).rejects.toThrow(/unknown option "blockMS"/)
+    expect(await redis.exists(base.stream)).toBe(0)
+  })
+})
