@@ -10,6 +10,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const exported: Record<string, string[]> = {
   '@txbox/core': ['withTransaction', 'enqueueOnCommit', 'onCommit', 'onRollback', 'migrate', 'migrationSql', 'createRelay', 'processOnce', 'pruneInbox', 'TxboxError', 'NotInTransactionError'],
   '@txbox/redis': ['redisStreamsPublisher', 'consumeRedisStream', 'RedisStreamWriteError'],
+  '@txbox/rabbitmq': ['rabbitmqPublisher', 'consumeRabbitmq', 'RabbitmqPublishError', 'UndecodableMessageError'],
 }
 
 function load(pkg: string, how: 'import' | 'require'): string[] {

@@ -1,1 +1,9 @@
-export {}
+// The public names of @txbox/rabbitmq. Nothing is defined here.
+
+export { rabbitmqPublisher } from './rabbitmq-publisher.js'
+export { consumeRabbitmq, type RabbitmqConsumer } from './rabbitmq-consumer.js'
+export type { RabbitmqConnectionOptions, RabbitmqPublisherOptions, RabbitmqConsumerOptions } from './rabbitmq-config.js'
+export { type RabbitmqMessage, KEY_HEADER, TOPIC_HEADER } from './rabbitmq-message.js'
+export type { AmqpConnection, AmqpChannel, AmqpConfirmChannel, AmqpMessage, AmqpMessageProperties, AmqpPublishOptions } from './amqp-types.js'
+export { RabbitmqPublishError, type RabbitmqPublishFailure } from './errors/rabbitmq-publish-error.js'
+export { UndecodableMessageError } from './errors/undecodable-message-error.js'

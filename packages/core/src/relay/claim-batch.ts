@@ -5,6 +5,8 @@ import { type ClaimedRow, compareIds, type RawClaimedRow, toClaimedRow } from '.
 
 export interface ClaimOptions {
   readonly batchSize: number
+  /** Most rows taken from one lane (spreads a batch over more keys when the publisher needs waves). */
+  readonly perLane: number
   readonly lanesPerClaim: number
   readonly blockKeyOnFailure: boolean
 }
@@ -38,7 +40,8 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
   const cached = statements.get(cacheKey)
   if (cached) return cached
   const o = names.quoted.outbox
-  const room = '$4::int - w.rows_seen'
+  // What a lane may still add: the batch's remaining room, capped per lane.
+  const room = 'least($5::int, $4::int - w.rows_seen)'
   const notBlocked = blockKeyOnFailure
     ? `
              AND (o.key IS NULL OR o.key NOT IN (
@@ -95,6 +98,7 @@ export async function claimBatch(trx: SqlRunner, names: TableNames, options: Cla
     names.locks.lanes,
     options.lanesPerClaim,
     options.batchSize,
+    options.perLane,
   ])
   // Timestamps come as epoch milliseconds: node-postgres parses a float
   // several times faster than a timestamptz, which shows at 500 rows a batch.

@@ -73,8 +73,18 @@ class OutboxRelay extends EventEmitter implements Relay {
   private nextDueAt = 0
   private readonly counters = { published: 0, failed: 0, deadLettered: 0, batches: 0 }
 
+  /**
+   * Most rows a claim takes from one lane. When the publisher needs waves
+   * (blocking mode, no `stopsKeyOnFailure`), a batch costs one round trip per
+   * message of its busiest key, and a lane holds few keys; taking less from
+   * each lane and more lanes spreads a batch over more keys and cuts the waves.
+   */
+  private readonly perLane: number
+
   constructor(private readonly o: ResolvedRelayOptions) {
     super()
+    const waves = o.blockKeyOnFailure && o.publisher.stopsKeyOnFailure !== true
+    this.perLane = waves ? Math.max(1, Math.ceil(o.batchSize / 16)) : o.batchSize
   }
 
   get running(): boolean {
@@ -192,7 +202,7 @@ class OutboxRelay extends EventEmitter implements Relay {
   private async cycle(): Promise<CycleResult> {
     const o = this.o
     const result = await o.db.transaction().execute(async (trx) => {
-      const rows = await claimBatch(trx, o.names, o)
+      const rows = await claimBatch(trx, o.names, { ...o, perLane: this.perLane })
       if (rows.length === 0) return { rows, outcomes: new Map<string, Outcome>(), unconfirmed: [] as Unconfirmed[] }
       const outcomes = await publishBatch(
         o.publisher,

@@ -119,9 +119,21 @@ describe('messages with the same key are published in the order their transactio
     await withTransaction(t.db, (trx) =>
       enqueueOnCommit(trx, Array.from({ length: 100 }, (_, i) => ({ topic: 'one-key', key: 'hot', payload: i })), opts()),
     )
-    const publisher = recordingPublisher()
+    // A publisher that stops a key at its first failure gets whole lanes; one
+    // that needs waves gets at most batchSize/16 rows per lane (more keys per batch).
+    const publisher = recordingPublisher({ stopsKeyOnFailure: true })
     const relay = createRelay({ db: pools[0]!.db, publisher, ...opts(), batchSize: 100 })
     expect(await relay.runOnce()).toBe(100)
     expect(publisher.confirmed.map((m) => JSON.parse(m.payload))).toEqual(Array.from({ length: 100 }, (_, i) => i))
+  })
+
+  test('for a publisher that needs waves, a batch takes at most batchSize/16 rows of a lane', async () => {
+    await withTransaction(t.db, (trx) =>
+      enqueueOnCommit(trx, Array.from({ length: 100 }, (_, i) => ({ topic: 'one-key', key: 'hot', payload: i })), opts()),
+    )
+    const publisher = recordingPublisher()
+    const relay = createRelay({ db: pools[0]!.db, publisher, ...opts(), batchSize: 160 })
+    expect(await relay.runOnce()).toBe(10)
+    expect(publisher.calls).toHaveLength(10) // one wave per message of the key
   })
 })

@@ -1,0 +1,29 @@
+import { TxboxError } from '@txbox/core'
+
+/**
+ * Why RabbitMQ did not take a message:
+ * - `returned`: no queue is bound for its routing key (basic.return of a mandatory message);
+ * - `nacked`: the broker refused it (basic.nack);
+ * - `channel-closed`: the channel or connection closed before the broker confirmed it;
+ * - `unavailable`: no channel could be opened (broker down, exchange missing, ...);
+ * - `aborted`: the relay stopped waiting (its publish timeout) before the broker confirmed it;
+ * - `closed`: the publisher was closed.
+ *
+ * None is permanent: the message stays in the outbox and is retried.
+ */
+export type RabbitmqPublishFailure = 'returned' | 'nacked' | 'channel-closed' | 'unavailable' | 'aborted' | 'closed'
+
+/**
+ * A message the RabbitMQ publisher could not get confirmed (code
+ * `RABBITMQ_PUBLISH`). Reported in its PublishResult, never thrown; `cause`
+ * keeps amqplib's error when there is one.
+ */
+export class RabbitmqPublishError extends TxboxError {
+  /** Why the message failed; stable, branch on this rather than on the text. */
+  readonly reason: RabbitmqPublishFailure
+
+  constructor(reason: RabbitmqPublishFailure, message: string, options?: { cause?: unknown }) {
+    super('RABBITMQ_PUBLISH', message, options)
+    this.reason = reason
+  }
+}

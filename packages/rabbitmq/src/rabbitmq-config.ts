@@ -1,0 +1,193 @@
+import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
+import type { AmqpConnection } from './amqp-types.js'
+import type { RabbitmqMessage } from './rabbitmq-message.js'
+
+/**
+ * Where to connect: either a URL (the publisher or consumer then opens and
+ * owns its connection, re-opens it after a failure and closes it on
+ * `close()` / `stop()`), or a connection you own (an amqplib `ChannelModel`;
+ * only the channel is ours, and your connection stays open when we stop).
+ */
+export type RabbitmqConnectionOptions =
+  | {
+      /** `amqp://user:pass@host:5672/vhost`. */
+      url: string
+      connection?: undefined
+      /** The connection's name in the management UI and `rabbitmqctl list_connections`. */
+      connectionName?: string
+    }
+  | {
+      /** Your amqplib connection (`await amqplib.connect(url)`). You close it. */
+      connection: AmqpConnection
+      url?: undefined
+      connectionName?: undefined
+    }
+
+/** Options of {@link rabbitmqPublisher}. */
+export type RabbitmqPublisherOptions = RabbitmqConnectionOptions & {
+  /**
+   * The exchange every message is published to. `''` is RabbitMQ's default
+   * exchange (routing key = queue name); it is never asserted.
+   */
+  exchange: string
+  /**
+   * The routing key: a fixed string, or a function of the message.
+   * Default: the message's topic.
+   */
+  routingKey?: string | ((message: OutboxMessage) => string)
+  /**
+   * Whether to declare the exchange as a durable `topic` exchange each time a
+   * channel opens (idempotent when it exists with those settings). Default
+   * true. Set false when you declare the exchange yourself, e.g. with another
+   * type: declaring an existing exchange with a different type fails.
+   */
+  assertExchange?: boolean
+}
+
+/** Options of {@link consumeRabbitmq}. */
+export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
+  /** The queue to consume. Declare it (and its bindings, and its dead-letter exchange) yourself. */
+  queue: string
+  /** Processes one message. Resolve to ack it; throw to have it redelivered (or dead-lettered after `maxDeliveries`). */
+  handler: (message: RabbitmqMessage<T>) => Promise<void>
+  /** Unacknowledged messages in flight at once (basic.qos), which is also the handler concurrency. Default 10. */
+  prefetch?: number
+  /**
+   * Deliveries of one message before it is rejected without requeue (so the
+   * queue's dead-letter exchange, if any, takes it). Default 5. Counted with
+   * the `x-delivery-count` header on quorum queues (exact, across consumers
+   * and restarts); on classic queues in this process only (see the docs).
+   */
+  maxDeliveries?: number
+  /**
+   * Runs the handler inside something, typically the inbox:
+   * `wrap: (m, run) => processOnce(db, m.messageId, run)`, so that a
+   * redelivered message is skipped and the handler's writes commit with its
+   * inbox record. The message is acked when the returned promise resolves.
+   */
+  wrap?: (message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<void>
+  /**
+   * Told about every failure: a handler that threw (with its message), an
+   * undecodable delivery, a lost channel. Default: nothing (the message is
+   * redelivered or dead-lettered all the same).
+   */
+  onError?: (error: unknown, message: RabbitmqMessage<T> | undefined) => void
+  /** First delay before re-opening a lost channel or connection, in ms (doubling up to 30 s). Default 500. */
+  reconnectDelay?: number
+}
+
+/** Publisher options, validated once. */
+export interface ResolvedPublisherOptions {
+  readonly url: string | undefined
+  readonly connection: AmqpConnection | undefined
+  readonly connectionName: string
+  readonly exchange: string
+  readonly routingKey: (message: OutboxMessage) => string
+  readonly assertExchange: boolean
+}
+
+/** Consumer options, validated once. */
+export interface ResolvedConsumerOptions<T> {
+  readonly url: string | undefined
+  readonly connection: AmqpConnection | undefined
+  readonly connectionName: string
+  readonly queue: string
+  readonly handler: (message: RabbitmqMessage<T>) => Promise<void>
+  readonly prefetch: number
+  readonly maxDeliveries: number
+  readonly wrap: ((message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<void>) | undefined
+  readonly onError: (error: unknown, message: RabbitmqMessage<T> | undefined) => void
+  readonly reconnectDelay: number
+}
+
+const PUBLISHER_OPTIONS = ['url', 'connection', 'connectionName', 'exchange', 'routingKey', 'assertExchange']
+const CONSUMER_OPTIONS = ['url', 'connection', 'connectionName', 'queue', 'handler', 'prefetch', 'maxDeliveries', 'wrap', 'onError', 'reconnectDelay']
+
+export function resolvePublisherOptions(options: RabbitmqPublisherOptions): ResolvedPublisherOptions {
+  const where = 'rabbitmqPublisher'
+  const connection = resolveConnection(where, options, PUBLISHER_OPTIONS, 'txbox-publisher')
+  if (typeof options.exchange !== 'string') {
+    throw new InvalidOptionError('exchange', `${where}: exchange must be the name of the exchange to publish to (a string; '' for the default exchange).`)
+  }
+  const { routingKey } = options
+  let route: (message: OutboxMessage) => string
+  if (routingKey === undefined) route = (m) => m.topic
+  else if (typeof routingKey === 'string') route = () => routingKey
+  else if (typeof routingKey === 'function') route = routingKey
+  else throw new InvalidOptionError('routingKey', `${where}: routingKey must be a string or a function (message) => string.`)
+  if (options.assertExchange !== undefined && typeof options.assertExchange !== 'boolean') {
+    throw new InvalidOptionError('assertExchange', `${where}: assertExchange must be true or false.`)
+  }
+  return {
+    ...connection,
+    exchange: options.exchange,
+    routingKey: route,
+    // The default exchange cannot be declared.
+    assertExchange: options.exchange !== '' && options.assertExchange !== false,
+  }
+}
+
+export function resolveConsumerOptions<T>(options: RabbitmqConsumerOptions<T>): ResolvedConsumerOptions<T> {
+  const where = 'consumeRabbitmq'
+  const connection = resolveConnection(where, options, CONSUMER_OPTIONS, 'txbox-consumer')
+  if (typeof options.queue !== 'string' || options.queue === '') {
+    throw new InvalidOptionError('queue', `${where}: queue must be the name of the queue to consume (a non-empty string).`)
+  }
+  if (typeof options.handler !== 'function') {
+    throw new InvalidOptionError('handler', `${where}: handler must be an async function (message) => void.`)
+  }
+  if (options.wrap !== undefined && typeof options.wrap !== 'function') {
+    throw new InvalidOptionError('wrap', `${where}: wrap must be a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run).`)
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new InvalidOptionError('onError', `${where}: onError must be a function (error, message) => void.`)
+  }
+  return {
+    ...connection,
+    queue: options.queue,
+    handler: options.handler,
+    prefetch: integer(where, 'prefetch', options.prefetch, 10, 1, 65_535),
+    maxDeliveries: integer(where, 'maxDeliveries', options.maxDeliveries, 5, 1, 1_000_000),
+    wrap: options.wrap,
+    onError: options.onError ?? (() => {}),
+    reconnectDelay: integer(where, 'reconnectDelay', options.reconnectDelay, 500, 1, 60_000),
+  }
+}
+
+function resolveConnection(
+  where: string,
+  options: RabbitmqConnectionOptions,
+  allowed: readonly string[],
+  defaultName: string,
+): { url: string | undefined; connection: AmqpConnection | undefined; connectionName: string } {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', `${where}: options must be an object.`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new InvalidOptionError(key, `${where}: unknown option "${key}". Known options: ${allowed.join(', ')}.`)
+    }
+  }
+  const { url, connection, connectionName } = options
+  if ((url === undefined) === (connection === undefined)) {
+    throw new InvalidOptionError('url', `${where}: pass either url ('amqp://user:pass@host:5672') or connection (your amqplib connection), not both nor neither.`)
+  }
+  if (url !== undefined && (typeof url !== 'string' || !/^amqps?:\/\//.test(url))) {
+    throw new InvalidOptionError('url', `${where}: url must be an AMQP URL such as 'amqp://guest:guest@127.0.0.1:5672'.`)
+  }
+  if (connection !== undefined && (typeof connection?.createChannel !== 'function' || typeof connection.createConfirmChannel !== 'function')) {
+    throw new InvalidOptionError('connection', `${where}: connection must be an amqplib connection (what 'await amqplib.connect(url)' returns, promise API).`)
+  }
+  if (connectionName !== undefined && (url === undefined || typeof connectionName !== 'string')) {
+    throw new InvalidOptionError('connectionName', `${where}: connectionName is a string, and only applies with url (name your own connection yourself).`)
+  }
+  return { url, connection, connectionName: connectionName ?? defaultName }
+}
+
+function integer(where: string, name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `${where}: ${name} must be an integer from ${min} to ${max}, got ${String(value)}.`)
+  }
+  return value
+}

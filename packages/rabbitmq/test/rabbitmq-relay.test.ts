@@ -1,0 +1,171 @@
+import { createRelay, enqueueOnCommit, migrate, type OutboxMessage, type Publisher, type PublishResult, withTransaction } from '@txbox/core'
+import { type RabbitmqPublishError, rabbitmqPublisher } from '@txbox/rabbitmq'
+import { serviceUrls, uniqueName, useTestDatabase, waitFor, waitForValue } from '@txbox/testing'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { type Admin, type AdminChannel, closeConnectionsNamed, connectionPids, openAdmin } from './broker.js'
+import { holdingProxy } from './holding-proxy.js'
+
+const t = useTestDatabase('rmq_relay')
+const exchange = uniqueName('rmq_relay')
+let admin: Admin
+let channel: AdminChannel
+const queues: string[] = []
+
+/** A queue bound to the exchange for `routingKeys`, collecting what arrives (in broker order). */
+async function collect(...routingKeys: string[]): Promise<{ queue: string; received: { messageId: string; key: string | null; seq: number }[] }> {
+  const { queue } = await channel.assertQueue(uniqueName('rmq_relay_q'), { durable: false })
+  queues.push(queue)
+  for (const rk of routingKeys) await channel.bindQueue(queue, exchange, rk)
+  const received: { messageId: string; key: string | null; seq: number }[] = []
+  await channel.consume(
+    queue,
+    (m) => {
+      if (!m) return
+      const key = m.properties.headers?.['txbox-key']
+      received.push({ messageId: m.properties.messageId, key: key === undefined ? null : String(key), seq: JSON.parse(m.content.toString()).seq })
+    },
+    { noAck: true },
+  )
+  return { queue, received }
+}
+
+async function enqueue(messages: { topic: string; key?: string; seq: number }[]): Promise<string[]> {
+  return withTransaction(t.db, (trx) =>
+    enqueueOnCommit(
+      trx,
+      messages.map((m) => ({ topic: m.topic, key: m.key, payload: { seq: m.seq } })),
+      { schema: t.schema },
+    ),
+  )
+}
+
+const outboxRows = async () =>
+  (await sql<{ message_id: string; attempts: number; last_error: string | null }>`select message_id, attempts, last_error from ${sql.table(`${t.schema}.outbox`)} order by id`.execute(t.db)).rows
+const deadRows = async () =>
+  (await sql<{ message_id: string; attempts: number; last_error: string | null }>`select message_id, attempts, last_error from ${sql.table(`${t.schema}.outbox_dead`)} order by id`.execute(t.db)).rows
+
+beforeAll(async () => {
+  await migrate(t.db, { schema: t.schema })
+  ;({ connection: admin, channel } = await openAdmin(`${exchange}-admin`))
+  await channel.assertExchange(exchange, 'topic', { durable: true })
+})
+
+afterAll(async () => {
+  for (const q of queues) await channel.deleteQueue(q)
+  await channel.deleteExchange(exchange)
+  await admin.close()
+})
+
+describe('rabbitmqPublisher through the relay', () => {
+  test('an unroutable message stays in the outbox with its attempt counted, never deleted as published; it goes dead after maxAttempts', async () => {
+    const publisher = rabbitmqPublisher({ url: serviceUrls().amqpUrl, exchange })
+    const relay = createRelay({ db: t.db, publisher, schema: t.schema, maxAttempts: 2, backoff: { initialDelay: 1, maxDelay: 1 } })
+    try {
+      const [id] = await enqueue([{ topic: `${exchange}.unbound`, seq: 1 }])
+      expect(await relay.runOnce()).toBe(0)
+      const rows = await outboxRows()
+      expect(rows).toEqual([{ message_id: id, attempts: 1, last_error: expect.stringContaining('unroutable') }])
+      await waitFor(async () => {
+        await relay.runOnce()
+        return (await deadRows()).length === 1
+      })
+      expect(await outboxRows()).toEqual([])
+      expect(await deadRows()).toEqual([{ message_id: id, attempts: 2, last_error: expect.stringContaining('unroutable') }])
+    } finally {
+      await relay.stop()
+      await publisher.close?.()
+      await sql`delete from ${sql.table(`${t.schema}.outbox_dead`)}`.execute(t.db)
+    }
+  })
+
+  test("per-key order: an unroutable head message holds back its key's later messages, and not the other keys", async () => {
+    const publisher = rabbitmqPublisher({ url: serviceUrls().amqpUrl, exchange })
+    const relay = createRelay({ db: t.db, publisher, schema: t.schema, backoff: { initialDelay: 1, maxDelay: 1 } })
+    try {
+      const late = `${exchange}.late`
+      const bound = `${exchange}.bound`
+      // One queue for both routing keys: broker order across them is the order the relay published in.
+      const { received, queue } = await collect(bound)
+      await enqueue([
+        { topic: late, key: 'a', seq: 1 },
+        { topic: bound, key: 'a', seq: 2 },
+        { topic: bound, key: 'a', seq: 3 },
+        { topic: bound, key: 'b', seq: 4 },
+        { topic: bound, key: 'b', seq: 5 },
+      ])
+      await relay.runOnce()
+      await waitFor(() => received.length >= 2)
+      expect(received.map((m) => m.seq)).toEqual([4, 5])
+      expect((await outboxRows()).map((r) => r.attempts)).toEqual([1, 0, 0])
+      await channel.bindQueue(queue, exchange, late)
+      await waitFor(async () => {
+        await relay.runOnce()
+        return (await outboxRows()).length === 0
+      })
+      await waitFor(() => received.length >= 5)
+      expect(received.filter((m) => m.key === 'a').map((m) => m.seq)).toEqual([1, 2, 3])
+    } finally {
+      await relay.stop()
+      await publisher.close?.()
+    }
+  })
+
+  test('the broker closing the connection with confirms in flight loses nothing: that batch fails, and delivery resumes on a new connection', async () => {
+    const proxy = await holdingProxy(serviceUrls().amqpUrl)
+    const connectionName = uniqueName('rmq_relay_pub')
+    const inner = rabbitmqPublisher({ url: proxy.url, exchange, connectionName })
+    const topic = `${exchange}.cut`
+    const { received } = await collect(topic)
+    let calls = 0
+    let cutBatch: readonly PublishResult[] | undefined
+    let killed: string[] = []
+    // On its second batch, the broker closes the connection after it received
+    // the messages and sent its confirms, which the proxy holds back.
+    const publisher: Publisher = {
+      async publish(messages: readonly OutboxMessage[], context) {
+        calls++
+        if (calls !== 2) return inner.publish(messages, context)
+        proxy.hold()
+        const results = inner.publish(messages, context)
+        await waitFor(() => proxy.heldBytes() > 0)
+        killed = await closeConnectionsNamed(connectionName)
+        proxy.release()
+        cutBatch = await results
+        return cutBatch
+      },
+    }
+    const relay = createRelay({ db: t.db, publisher, schema: t.schema, batchSize: 25, pollInterval: 20, backoff: { initialDelay: 50, maxDelay: 200 } })
+    let failed = 0
+    relay.on('failed', () => failed++)
+    try {
+      const keys = ['k0', 'k1', 'k2', 'k3']
+      const ids = await enqueue(Array.from({ length: 200 }, (_, i) => ({ topic, key: keys[i % 4], seq: i })))
+      relay.start()
+      await waitFor(async () => (await outboxRows()).length === 0, { timeoutMs: 20_000 })
+      await waitFor(() => new Set(received.map((m) => m.messageId)).size === ids.length, { timeoutMs: 10_000 })
+
+      expect(cutBatch?.length).toBeGreaterThan(0)
+      for (const r of cutBatch ?? []) expect(r.ok === false && (r.error as RabbitmqPublishError).reason).toBe('channel-closed')
+      expect(failed).toBe(cutBatch?.length)
+      expect(new Set(received.map((m) => m.messageId))).toEqual(new Set(ids))
+      // The broker did route the cut batch: those messages arrive twice (at least once), each key still in order of first arrival.
+      for (const key of keys) {
+        const seen = new Set<number>()
+        const firsts = received.filter((m) => m.key === key && !seen.has(m.seq) && seen.add(m.seq)).map((m) => m.seq)
+        expect(firsts).toEqual([...firsts].sort((a, b) => a - b))
+      }
+      expect(killed).toHaveLength(1)
+      // The killed connection is gone and the publisher runs on a new one.
+      await waitForValue(
+        () => connectionPids(connectionName),
+        (pids) => pids.length === 1 && pids[0] !== killed[0],
+        { message: 'one new connection' },
+      )
+    } finally {
+      await relay.stop()
+      await inner.close?.()
+      await proxy.close()
+    }
+  })
+})
