@@ -1,7 +1,6 @@
 import { createRelay, migrate, type Relay } from '@txbox/core'
 import { redisStreamsPublisher } from '@txbox/redis'
 import { run } from 'graphile-worker'
-import type { Redis } from 'ioredis'
 import type PgBoss from 'pg-boss'
 import { bareOutboxDdl, runBareRedisLoop } from './support/bare-redis-loop.js'
 import type { Benchmark, BenchmarkResult } from './support/benchmark.js'
@@ -18,7 +17,7 @@ const COMPETITORS = ['txbox, 1 relay', 'txbox, 4 relays', 'bare loop', 'graphile
 type Competitor = (typeof COMPETITORS)[number]
 const BATCH = 500
 const GRAPHILE = { concurrency: 16, localQueueSize: 500, completeJobBatchDelay: 1 }
-const PGBOSS = { batchSize: 500, workers: 2 }
+const PGBOSS = { batchSize: 5000, workers: 2 }
 const DRAIN_TIMEOUT_MS = 600_000
 
 /**
@@ -119,8 +118,14 @@ export const relayThroughput: Benchmark = {
           }
         })
         for (const id of ids) await b.offWork({ id })
-        // Completed jobs stay in the table until archived; the next round starts from empty.
-        await pool.query(`DELETE FROM "${bossSchema}".job`)
+        // pg-boss marks a batch completed after its handler returned: wait for
+        // that (untimed) before the next load empties the table.
+        const deadline = Date.now() + 30_000
+        while (Date.now() < deadline) {
+          const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${bossSchema}".job WHERE state <> 'completed'`)
+          if (rows[0].n === 0) break
+          await new Promise((r) => setTimeout(r, 20))
+        }
       }
 
       async function load(competitor: Competitor, stream: string): Promise<void> {

@@ -15,6 +15,7 @@ export function createPool(config: BenchConfig, max: number, schema?: string): p
   })
   // An idle client's error (a server restart) must not crash the run.
   pool.on('error', (error) => console.error('[bench] idle pg client error:', error.message))
+  pool.on('connect', (client) => client.on('error', (error) => console.error('[bench] pg client error:', error.message)))
   return pool
 }
 
