@@ -77,8 +77,9 @@ export const latency: Benchmark = {
                 if (wait > 1) await new Promise((r) => setTimeout(r, wait))
                 else if (wait < -10) late += 1
                 const [messageId] = await withTransaction(db, (trx) => enqueueOnCommit(trx, { topic: 'bench.latency', key: `k${i % 100}`, payload: { i } }, { schema, notify }))
-                // Samples of the warm-up are marked and dropped by the reader.
-                committedAt.set(messageId as string, due - start < warmupMs ? -1 : performance.now())
+                // Commits of the warm-up are marked and dropped by the reader.
+                const at = performance.now()
+                committedAt.set(messageId as string, at - start < warmupMs ? -1 : at)
               }
             }),
           )
@@ -92,7 +93,7 @@ export const latency: Benchmark = {
           const achieved = next / offeredFor
           const p50 = quantile(samples, 0.5)
           const p99 = quantile(samples, 0.99)
-          rows.push([formatNumber(rate), mode, formatNumber(achieved), String(samples.length), p50.toFixed(1), p99.toFixed(1), formatNumber(Math.max(...samples), 1), String(late)])
+          rows.push([formatNumber(rate), mode, formatNumber(achieved), String(samples.length), p50.toFixed(1), p99.toFixed(1), samples.length > 0 ? formatNumber(Math.max(...samples), 1) : '–', String(late)])
           log(`  ${rate} msg/s, ${mode}: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (${formatNumber(achieved)} msg/s committed)`)
           const tag = notify === 'after-commit' ? 'after_commit' : notify === 'in-transaction' ? 'in_tx' : 'polling'
           figures[`latency_${rate}_${tag}_p50_ms`] = round(p50, 2)
