@@ -23,6 +23,10 @@ const statements = new Map<string, string>()
  * - its ready rows, through the partial (lane, id) index, leaving out keys
  *   whose failed head still waits for its retry (blocking mode);
  * - its failed rows whose retry is due.
+ * (`ORDER BY o.lane, o.id` rather than `o.id`: only the (lane, id) index
+ * yields that order, so the planner cannot switch, after an ANALYZE, to
+ * walking the primary key and filtering on the lane: that plan was measured
+ * discarding a quarter of a million rows per lane at a 1M backlog.)
  * It stops once it holds a batch, or `lanesPerClaim` lanes, so the lanes it
  * does not need stay free for other relays. Every step reads at most what it
  * takes: the cost follows the batch, not the backlog. One pass per lane: the
@@ -75,7 +79,7 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
       SELECT c.id FROM (
           (SELECT o.id FROM ${o} o
            WHERE o.lane = l.lane AND o.available_at IS NULL${notBlocked}
-           ORDER BY o.id LIMIT ${room})
+           ORDER BY o.lane, o.id LIMIT ${room})
           ${dueFailed}
       ) c
       ORDER BY c.id LIMIT ${room}
