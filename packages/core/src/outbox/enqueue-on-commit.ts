@@ -5,7 +5,7 @@ import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
 import { rejectUnknownOptions, resolveTableNames, type TableOptions } from '../schema/table-names.js'
 import { isKysely, isPgClient, type PgClientLike, runSql, type SqlRunner } from '../sql-executor.js'
 import { findScope } from '../transaction/transaction-scope.js'
-import { insertMessagesParams, insertMessagesSql, type NotifyMode } from './insert-messages.js'
+import { insertMessages, type NotifyMode } from './insert-messages.js'
 import type { OutboxMessageInput, ValidatedMessage } from './message.js'
 import { validateMessage } from './validate-message.js'
 import { signalRelays } from './wake-up-signal.js'
@@ -69,9 +69,9 @@ export async function enqueueOnCommit(
   if (validated.length === 0) return []
 
   const inTransactionNotify = notify === 'in-transaction'
-  const text = insertMessagesSql(names, validated.length === 1 ? 'one' : 'many', inTransactionNotify)
+  const { text, values } = insertMessages(names, validated, inTransactionNotify)
   try {
-    await runSql(runner.sql, text, insertMessagesParams(names, validated, inTransactionNotify))
+    await runSql(runner.sql, text, values)
   } catch (error) {
     if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error })
     throw error

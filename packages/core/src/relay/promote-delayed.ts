@@ -15,8 +15,8 @@ export function promoteDelayedSql(names: TableNames): string {
   if (cached) return cached
   const o = names.quoted.outbox
   const text = `WITH due AS (
-  DELETE FROM ${o} WHERE id IN (
-    SELECT id FROM ${o} WHERE attempts = 0 AND available_at IS NOT NULL AND available_at <= now()
+  DELETE FROM ${o} WHERE message_id IN (
+    SELECT message_id FROM ${o} WHERE attempts = 0 AND available_at IS NOT NULL AND available_at <= now()
     ORDER BY available_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
   ) AND (key IS NULL OR pg_try_advisory_xact_lock($2::int, hashtext(key)))
   RETURNING message_id, topic, key, payload, headers, created_at, available_at, id

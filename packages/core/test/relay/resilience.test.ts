@@ -63,10 +63,14 @@ describe('wake-up', () => {
       await waitFor(() => publisher.confirmed.length === 1, { timeoutMs: 5000 })
       expect(Date.now() - started).toBeLessThan(5000)
 
-      // Cut every connection of the relay, the LISTEN one included.
+      // Cut every connection of the relay, the LISTEN one included, and wait
+      // for a new backend (not one of the dying ones) to be listening.
+      const before = (await sql<{ pid: number }>`select pid from pg_stat_activity where application_name = ${app}`.execute(t.db)).rows.map((r) => r.pid)
       await waitFor(async () => (await terminateBackends(t.db, app)) > 0)
       await waitFor(async () => {
-        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where application_name = ${app} and query like 'LISTEN%'`.execute(t.db)
+        const { rows } = await sql<{ n: number }>`
+          select count(*)::int as n from pg_stat_activity
+          where application_name = ${app} and query like 'LISTEN%' and not (pid = any(${before}::int[]))`.execute(t.db)
         return (rows[0]?.n ?? 0) > 0
       }, { timeoutMs: 10_000 })
       await enqueue(1, 'wake again')
