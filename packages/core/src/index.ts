@@ -9,7 +9,7 @@ export type { OutboxMessageInput } from './outbox/message.js'
 export type { NotifyMode } from './outbox/insert-messages.js'
 
 export { migrate, type MigrateOptions, type MigrateResult } from './schema/migrate.js'
-export { migrationSql, LANE_COUNT } from './schema/migrations.js'
+export { migrationSql } from './schema/migrations.js'
 export type { TableOptions } from './schema/table-names.js'
 
 export { createRelay, type Relay, type RelayMetrics } from './relay/create-relay.js'

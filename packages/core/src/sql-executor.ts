@@ -7,7 +7,7 @@ import { InvalidOptionError } from './errors/invalid-option-error.js'
  */
 export interface PgClientLike {
   query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount?: number | null }>
-  /** node-postgres ≥ 8.15: 'I' idle, 'T' in a transaction, 'E' in a failed transaction. */
+  /** node-postgres ≥ 8.21: 'I' idle, 'T' in a transaction, 'E' in a failed transaction. */
   getTransactionStatus?(): string | null
 }
 

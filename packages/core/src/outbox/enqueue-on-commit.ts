@@ -73,7 +73,7 @@ export async function enqueueOnCommit(
   try {
     await runSql(runner.sql, text, values)
   } catch (error) {
-    if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error })
+    if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error, schema: names.schema })
     throw error
   }
   if (notify === 'after-commit' && runner.scope) {
@@ -97,6 +97,16 @@ function resolveRunner(trx: unknown) {
     )
   }
   if (isPgClient(trx)) {
+    if (typeof (trx as { connect?: unknown }).connect === 'function' && typeof (trx as { totalCount?: unknown }).totalCount === 'number') {
+      throw new NotInTransactionError(
+        "enqueueOnCommit was given a pg.Pool: each pool.query() is its own transaction, so the message would commit on its own. Check out a client (`const client = await pool.connect()`), run `await client.query('BEGIN')`, and pass the client.",
+      )
+    }
+    if (typeof (trx as PgClientLike).getTransactionStatus !== 'function') {
+      throw new NotInTransactionError(
+        'enqueueOnCommit was given a node-postgres client that cannot say whether it is inside a transaction (node-postgres before 8.21 has no getTransactionStatus()). Upgrade pg to 8.21 or newer, or pass a Kysely transaction.',
+      )
+    }
     const status = (trx as PgClientLike).getTransactionStatus?.()
     if (status === 'I') {
       throw new NotInTransactionError(

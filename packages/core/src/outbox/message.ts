@@ -11,7 +11,7 @@ export interface OutboxMessageInput {
   key?: string | null
   /** String headers, carried to the broker (AMQP headers, a Redis stream field). */
   headers?: Record<string, string>
-  /** Publish no earlier than this many milliseconds after the transaction started. */
+  /** Publish no earlier than this many milliseconds after the enqueue (the INSERT statement's time). */
   delay?: number
   /** Publish no earlier than this time. Exclusive with `delay`. */
   availableAt?: Date

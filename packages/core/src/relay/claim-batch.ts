@@ -18,8 +18,10 @@ const statements = new Map<string, string>()
  * relay holds while it publishes. The rows come back in id order.
  *
  * A recursive CTE walks the 64 lanes in an order rotated per claim. For each
- * lane it takes pg_try_advisory_xact_lock, skipping lanes another relay holds
- * (SKIP LOCKED, for lanes), and takes from a lane it locked, in id order:
+ * lane with work (two index probes) it takes pg_try_advisory_xact_lock,
+ * skipping lanes another relay holds (SKIP LOCKED, for lanes); an empty lane
+ * is not locked, so a small backlog does not keep other relays from lanes
+ * that fill while this batch is out. From a lane it locked it takes, in id order:
  * - its ready rows, through the partial (lane, id) index, leaving out keys
  *   whose failed head still waits for its retry (blocking mode);
  * - its failed rows whose retry is due.
@@ -73,7 +75,11 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
   SELECT w.pos + 1, lk.locked, w.rows_seen + cardinality(p.ids), w.lanes_locked + lk.locked::int, p.ids
   FROM walk w
   CROSS JOIN LATERAL (SELECT ((w.pos + $1::int) % ${LANE_COUNT})::smallint AS lane) l
-  CROSS JOIN LATERAL (SELECT pg_try_advisory_xact_lock($2::int, l.lane) AS locked) lk
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.available_at IS NULL)
+                  OR EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now())
+                THEN pg_try_advisory_xact_lock($2::int, l.lane) ELSE false END AS locked
+  ) lk
   CROSS JOIN LATERAL (
     SELECT CASE WHEN lk.locked THEN ARRAY(
       SELECT c.message_id FROM (

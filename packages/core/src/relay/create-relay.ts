@@ -83,6 +83,10 @@ class OutboxRelay extends EventEmitter implements Relay {
 
   constructor(private readonly o: ResolvedRelayOptions) {
     super()
+    // Guard the pools now, before the relay's first query: see RelayOptions.pool.
+    const onConnectionError = (error: Error) => o.logger.warn({ err: error }, 'txbox relay: a database connection ended')
+    if (o.pool) guardPoolClients(o.pool, onConnectionError)
+    if (o.listen) guardPoolClients(o.listen, onConnectionError)
     const waves = o.blockKeyOnFailure && o.publisher.stopsKeyOnFailure !== true
     this.perLane = waves ? Math.max(1, Math.ceil(o.batchSize / 16)) : o.batchSize
   }
@@ -111,7 +115,6 @@ class OutboxRelay extends EventEmitter implements Relay {
   private async doStart(): Promise<void> {
     await this.checkSchema()
     if (this.o.listen) {
-      guardPoolClients(this.o.listen, (error) => this.o.logger.warn({ err: error }, 'txbox relay: a database connection ended'))
       this.listener = new WakeUpListener(this.o.listen, this.o.names.channel, () => this.wake(), (e) => this.emitError(e), this.o.logger)
       await this.listener.start()
     }
@@ -153,7 +156,7 @@ class OutboxRelay extends EventEmitter implements Relay {
     try {
       await runSql(this.o.db, `SELECT 1 FROM ${this.o.names.quoted.outbox} LIMIT 0`)
     } catch (error) {
-      if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(this.o.names.quoted.outbox, { cause: error })
+      if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(this.o.names.quoted.outbox, { cause: error, schema: this.o.names.schema })
       throw error
     }
   }
@@ -237,8 +240,9 @@ class OutboxRelay extends EventEmitter implements Relay {
       }
       const attempts = row.message.attempts + 1
       const error = describeError(outcome.error)
-      if (outcome.permanent || attempts >= this.o.maxAttempts) out.push({ kind: 'dead', row, error })
-      else out.push({ kind: 'retry', row, error, retryInMs: Math.max(0, this.o.retryDelay(attempts)) })
+      const cause = outcome.error
+      if (outcome.permanent || attempts >= this.o.maxAttempts) out.push({ kind: 'dead', row, error, cause })
+      else out.push({ kind: 'retry', row, error, cause, retryInMs: Math.max(0, this.o.retryDelay(attempts)) })
     }
     return out
   }
@@ -246,7 +250,8 @@ class OutboxRelay extends EventEmitter implements Relay {
   private reportFailures(unconfirmed: readonly Unconfirmed[]): void {
     for (const u of unconfirmed) {
       if (u.kind === 'unattempted') continue
-      const error = new Error(u.error)
+      // The publisher's own error, with its class and cause, reaches the listeners.
+      const error = u.cause
       const attempts = u.row.message.attempts + 1
       if (u.kind === 'dead') {
         this.counters.deadLettered += 1

@@ -4,7 +4,7 @@ import type { OutboxMessage } from '../publisher.js'
 export interface RelayEvents {
   /** A batch was confirmed by the broker and removed from the outbox. */
   published: (event: { readonly messages: readonly OutboxMessage[] }) => void
-  /** A message was not confirmed and will be retried at `retryAt`. */
+  /** A message was not confirmed and will be retried at `retryAt`. `error` is the publisher's own error. */
   failed: (event: { readonly message: OutboxMessage; readonly error: Error; readonly attempts: number; readonly retryAt: Date }) => void
   /** A message failed permanently or ran out of attempts and moved to the dead letters. */
   dead: (event: { readonly message: OutboxMessage; readonly error: Error; readonly attempts: number }) => void

@@ -30,13 +30,19 @@ export interface RelayOptions extends TableOptions {
    * anything with `connect()` resolving to a pg client. Without it the relay
    * only polls. See enqueueOnCommit's `notify` for the sending side.
    *
-   * Given the pool behind `db` (recommended), the relay also guards the
-   * clients that pool creates from then on against node-postgres' uncaught
-   * 'error' event when the server ends a connection in use; create the relay
-   * before the pool's first query, or add such a listener yourself
-   * (`pool.on('connect', (c) => c.on('error', log))`).
+   * The relay guards this pool's clients as it guards `pool`'s.
    */
   listen?: ListenSource
+  /**
+   * The `pg.Pool` behind `db`. Give it (or give it as `listen`): node-postgres
+   * emits 'error' on a checked-out client when the server ends its connection
+   * (a restart, `pg_terminate_backend`, a network cut), and nothing listens
+   * then, so the process would crash. The relay adds that listener to the
+   * pool's clients; the statement in flight fails, the relay reports it and
+   * retries. Without `pool` or `listen`, add it yourself:
+   * `pool.on('connect', (client) => client.on('error', log))`.
+   */
+  pool?: ListenSource
   /** Tries before a message goes to the dead letters. Default 10. */
   maxAttempts?: number
   /** Delay before each retry: exponential with full jitter (an options object), or your own function. */
@@ -63,6 +69,7 @@ export interface ResolvedRelayOptions {
   readonly lanesPerClaim: number
   readonly pollInterval: number
   readonly listen: ListenSource | undefined
+  readonly pool: ListenSource | undefined
   readonly maxAttempts: number
   readonly retryDelay: RetryDelay
   readonly blockKeyOnFailure: boolean
@@ -78,6 +85,7 @@ const OPTION_NAMES = [
   'lanesPerClaim',
   'pollInterval',
   'listen',
+  'pool',
   'maxAttempts',
   'backoff',
   'blockKeyOnFailure',
@@ -99,6 +107,9 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
   }
   if (options.listen !== undefined && typeof options.listen?.connect !== 'function') {
     throw new InvalidOptionError('listen', 'createRelay: listen must be a pg.Pool (or an object with connect() resolving to a pg client).')
+  }
+  if (options.pool !== undefined && typeof options.pool?.on !== 'function') {
+    throw new InvalidOptionError('pool', 'createRelay: pool must be the pg.Pool behind db.')
   }
   if (options.logger !== undefined) {
     for (const level of ['debug', 'info', 'warn', 'error'] as const) {
@@ -125,6 +136,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     lanesPerClaim: integer('lanesPerClaim', options.lanesPerClaim, LANE_COUNT, 1, LANE_COUNT),
     pollInterval: integer('pollInterval', options.pollInterval, 1000, 1, 3_600_000),
     listen: options.listen,
+    pool: options.pool,
     maxAttempts: integer('maxAttempts', options.maxAttempts, 10, 1, 1_000_000),
     retryDelay,
     blockKeyOnFailure: options.blockKeyOnFailure ?? true,

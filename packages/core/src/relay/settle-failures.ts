@@ -4,8 +4,8 @@ import type { ClaimedRow } from './claimed-row.js'
 
 /** What becomes of a claimed message that was not confirmed. */
 export type Unconfirmed =
-  | { readonly kind: 'retry'; readonly row: ClaimedRow; readonly error: string; readonly retryInMs: number }
-  | { readonly kind: 'dead'; readonly row: ClaimedRow; readonly error: string }
+  | { readonly kind: 'retry'; readonly row: ClaimedRow; readonly error: string; readonly cause: Error; readonly retryInMs: number }
+  | { readonly kind: 'dead'; readonly row: ClaimedRow; readonly error: string; readonly cause: Error }
   /** Not sent: an earlier message of its key failed in this batch. Put back as it was. */
   | { readonly kind: 'unattempted'; readonly row: ClaimedRow }
 
@@ -16,6 +16,12 @@ const statements = new Map<string, string>()
  * one statement: retries and unattempted messages return to the outbox with
  * their id (so their place in their key's order), dead ones go to the dead
  * letters. Confirmed messages stay deleted, so they are not sent twice.
+ *
+ * The retry delay counts from now (`clock_timestamp()`), not from the claim:
+ * after a long publish timeout, `now()` (the transaction's start) is already
+ * far in the past. A dead letter whose id is already in the dead table fails
+ * the statement (and so the batch, which stays in the outbox) rather than
+ * being dropped.
  */
 export function settleFailuresSql(names: TableNames): string {
   const cached = statements.get(names.quoted.outbox)
@@ -28,12 +34,11 @@ export function settleFailuresSql(names: TableNames): string {
 dead AS (
   INSERT INTO ${names.quoted.dead} (id, message_id, topic, key, payload, headers, attempts, last_error, created_at)
   SELECT id, message_id, topic, key, payload::jsonb, headers::jsonb, attempts, last_error, created_at FROM input WHERE dead
-  ON CONFLICT (id) DO NOTHING
   RETURNING 1
 )
 INSERT INTO ${names.quoted.outbox} (id, message_id, topic, key, payload, headers, attempts, last_error, available_at, created_at)
 SELECT id, message_id, topic, key, payload::jsonb, headers::jsonb, attempts, last_error,
-       CASE WHEN retry_in_ms IS NULL THEN available_at ELSE now() + retry_in_ms * interval '1 millisecond' END,
+       CASE WHEN retry_in_ms IS NULL THEN available_at ELSE clock_timestamp() + retry_in_ms * interval '1 millisecond' END,
        created_at
 FROM input WHERE NOT dead`
   statements.set(names.quoted.outbox, text)

@@ -140,6 +140,8 @@ describe('enqueueOnCommit records messages in the caller’s transaction', () =>
       await client.end()
     }
     await expect(enqueueOnCommit({} as never, { topic: 'a', payload: 1 }, opts())).rejects.toThrow(NotInTransactionError)
+    // A pool's query() is its own transaction.
+    await expect(enqueueOnCommit(t.pool as never, { topic: 'a', payload: 1 }, opts())).rejects.toThrow(/pg\.Pool/)
     expect(await rows()).toEqual([])
   })
 

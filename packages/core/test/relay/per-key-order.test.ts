@@ -127,6 +127,26 @@ describe('messages with the same key are published in the order their transactio
     expect(publisher.confirmed.map((m) => JSON.parse(m.payload))).toEqual(Array.from({ length: 100 }, (_, i) => i))
   })
 
+  test('a relay with a batch in flight leaves the lanes it did not need to other relays', async () => {
+    const first = recordingPublisher()
+    const relayA = createRelay({ db: pools[0]!.db, publisher: first, ...opts() })
+    await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: 'small', key: 'a', payload: 'a' }, opts()))
+    const release = first.hold()
+    const inFlight = relayA.runOnce()
+    await waitFor(() => first.calls.length === 1)
+    // A message of another lane, committed while A's batch is out.
+    let other = 'b'
+    const laneOf = async (key: string) =>
+      (await sql<{ lane: number }>`select (hashtext(${key}) & 2147483647) % 64 as lane`.execute(t.db)).rows[0]?.lane
+    for (let i = 0; (await laneOf(other)) === (await laneOf('a')); i++) other = `b${i}`
+    await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: 'small', key: other, payload: other }, opts()))
+    const second = recordingPublisher()
+    const relayB = createRelay({ db: pools[1]!.db, publisher: second, ...opts() })
+    expect(await relayB.runOnce()).toBe(1)
+    release()
+    expect(await inFlight).toBe(1)
+  })
+
   test('for a publisher that needs waves, a batch takes at most batchSize/16 rows of a lane', async () => {
     await withTransaction(t.db, (trx) =>
       enqueueOnCommit(trx, Array.from({ length: 100 }, (_, i) => ({ topic: 'one-key', key: 'hot', payload: i })), opts()),

@@ -47,6 +47,35 @@ describe('a lost database connection never crashes the relay or loses a message'
   })
 })
 
+describe('the pool option guards the relay without LISTEN', () => {
+  const app = 'relay_resilience_pool_only'
+  const relayDb = separatePool(t, app, 2)
+  afterAll(() => relayDb.close())
+
+  test('a relay given only `pool` survives its connection being terminated mid-batch', async () => {
+    // A client the pool made before the relay existed: guarded when checked out.
+    await sql`select 1`.execute(relayDb.db)
+    const publisher = recordingPublisher()
+    const relay = createRelay({ db: relayDb.db, publisher, ...opts(), pollInterval: 20, pool: relayDb.pool })
+    const errors: Error[] = []
+    relay.on('error', (e) => errors.push(e))
+    const ids = new Set(await enqueue(10))
+    const release = publisher.hold()
+    await relay.start()
+    try {
+      await waitFor(() => publisher.calls.length === 1)
+      expect(await terminateBackends(t.db, app)).toBeGreaterThan(0)
+      release()
+      await waitFor(() => errors.length > 0)
+      await waitFor(async () => (await backlog()) === 0, { timeoutMs: 15_000 })
+    } finally {
+      await relay.stop()
+    }
+    const published = new Set(publisher.confirmed.map((m) => m.messageId))
+    expect([...ids].filter((id) => !published.has(id))).toEqual([])
+  })
+})
+
 describe('wake-up', () => {
   const app = 'relay_resilience_listen'
   const relayDb = separatePool(t, app, 3)

@@ -38,7 +38,7 @@ describe('a message that keeps failing is retried with backoff, then moved to th
     const publisher = recordingPublisher()
     publisher.failWhen(failing(() => true))
     const relay = createRelay({ db: relayDb.db, publisher, ...opts(), backoff: () => 60_000 })
-    const failed: unknown[] = []
+    const failed: Array<{ error: Error }> = []
     relay.on('failed', (e) => failed.push(e))
     const [id] = await enqueue({ topic: 'x', payload: 1 })
     const before = Date.now()
@@ -49,6 +49,7 @@ describe('a message that keeps failing is retried with backoff, then moved to th
     expect(wait).toBeGreaterThan(55_000)
     expect(wait).toBeLessThan(65_000)
     expect(failed).toHaveLength(1)
+    expect(failed[0]?.error.message).toBe('broker said no') // the publisher's own error
     // Not due: the next claim does not try it again.
     expect(await relay.runOnce()).toBe(0)
     expect(publisher.calls).toHaveLength(1)
