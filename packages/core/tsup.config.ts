@@ -3,11 +3,14 @@ import { defineConfig } from 'tsup'
 export default defineConfig([
   {
     entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
+    // ESM only: CommonJS users load it with require() (require(esm), Node
+    // 20.19+). One copy of the module means one transaction scope
+    // (AsyncLocalStorage) and one set of error classes, whatever mix of
+    // import and require an app uses.
+    format: ['esm'],
     dts: true,
     sourcemap: true,
     clean: true,
-    shims: true,
     target: 'node20',
   },
   {
