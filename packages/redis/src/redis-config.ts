@@ -109,6 +109,12 @@ export interface ConsumeRedisStreamOptions<T = unknown> {
    * as a failed delivery.
    */
   wrap?: (message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<unknown>
-  /** Where the consumer logs failed handlers and Redis errors. pino fits. Default: silent. */
+  /**
+   * Where the consumer logs failed handlers, dead letters and Redis errors
+   * (levels `warn` and `error`; each message starts with `txbox redis
+   * consumer:`). pino fits. Default: the console (`console.warn` /
+   * `console.error`; nothing at debug or info). Pass a logger whose methods
+   * do nothing to silence it.
+   */
   logger?: Logger
 }

@@ -20,6 +20,19 @@ const OPTION_NAMES = [
   'logger',
 ]
 
+/**
+ * The default logger: warnings and errors (a failed handler, a dead letter, a
+ * Redis error) go to the console, so they are not missed; debug and info are
+ * silent. Pass your own `logger` (pino fits) to route them elsewhere.
+ */
+const consoleLogger: Logger = {
+  debug() {},
+  info() {},
+  // The messages already start with "txbox redis consumer:".
+  warn: (fields, message) => console.warn(message, fields),
+  error: (fields, message) => console.error(message, fields),
+}
+
 /** A running consumer, as returned by {@link consumeRedisStream}. */
 export interface RedisStreamConsumer {
   /**
@@ -74,7 +87,7 @@ interface ResolvedConsumerOptions<T> {
   readonly deadLetterStream: string
   readonly startId: string
   readonly wrap: ((message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<unknown>) | undefined
-  readonly logger: Logger | undefined
+  readonly logger: Logger
 }
 
 function resolveConsumerOptions<T>(options: ConsumeRedisStreamOptions<T>): ResolvedConsumerOptions<T> {
@@ -107,7 +120,7 @@ function resolveConsumerOptions<T>(options: ConsumeRedisStreamOptions<T>): Resol
     deadLetterStream,
     startId: options.startId === undefined ? '0' : nonEmptyString(WHERE, 'startId', options.startId),
     wrap: options.wrap,
-    logger: options.logger,
+    logger: options.logger ?? consoleLogger,
   }
 }
 
@@ -332,6 +345,6 @@ class StreamConsumer<T> implements RedisStreamConsumer {
   }
 
   private log(level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
-    this.o.logger?.[level](fields, message)
+    this.o.logger[level](fields, message)
   }
 }

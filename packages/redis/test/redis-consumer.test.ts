@@ -1,7 +1,7 @@
-import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
+import { InvalidOptionError, type Logger, type OutboxMessage } from '@txbox/core'
 import { consumeRedisStream, type RedisStreamConsumer, type RedisStreamMessage, redisStreamsPublisher } from '@txbox/redis'
 import { uniqueName, waitFor } from '@txbox/testing'
-import { afterAll, afterEach, describe, expect, test } from 'vitest'
+import { afterAll, afterEach, describe, expect, test, vi } from 'vitest'
 import { deleteKeys, outboxMessage, readStream, testRedis } from './redis-test-keys.js'
 
 const redis = testRedis()
@@ -9,6 +9,8 @@ const prefix = `${uniqueName('redis_consumer')}:`
 const consumers: RedisStreamConsumer[] = []
 // Short timings keep the file quick; the defaults are seconds.
 const fast = { blockMs: 100, claimIdleMs: 200 }
+// Many tests fail handlers on purpose: keep their warnings off the console.
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
 afterEach(async () => {
   await Promise.all(consumers.splice(0).map((c) => c.stop()))
@@ -34,7 +36,7 @@ function gate(): { wait: Promise<void>; open: () => void } {
 }
 
 async function consume(options: Omit<Parameters<typeof consumeRedisStream>[0], 'redis'>): Promise<RedisStreamConsumer> {
-  const consumer = await consumeRedisStream({ redis, ...fast, ...options })
+  const consumer = await consumeRedisStream({ redis, ...fast, logger: quiet, ...options })
   consumers.push(consumer)
   return consumer
 }
@@ -261,6 +263,72 @@ describe('consumeRedisStream', () => {
     await publish(stream, [m])
     await waitFor(async () => got.length === 1 && (await pending(stream, 'g')) === 0, { message: 'the entry written after the deletion is handled' })
     expect(got).toEqual([m.messageId])
+  })
+
+  test('logs a failed handler and a dead letter to the console by default (warn, nothing at debug or info)', async () => {
+    const stream = `${prefix}default-logger`
+    await publish(stream, [outboxMessage('t')])
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const info = vi.spyOn(console, 'info').mockImplementation(() => {})
+    const debug = vi.spyOn(console, 'debug').mockImplementation(() => {})
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+    try {
+      const consumer = await consumeRedisStream({
+        redis,
+        ...fast,
+        stream,
+        group: 'g',
+        consumer: 'c1',
+        maxDeliveries: 2,
+        handler: () => {
+          throw new Error('boom')
+        },
+      })
+      consumers.push(consumer)
+      await waitFor(async () => (await redis.exists(`${stream}:dead`)) === 1 && (await pending(stream, 'g')) === 0, { message: 'the entry went to the dead letters' })
+      await consumer.stop()
+      const messages = warn.mock.calls.map((call) => call[0])
+      expect(messages).toContain('txbox redis consumer: handler failed; the entry stays pending and is retried after claimIdleMs')
+      expect(messages).toContain('txbox redis consumer: entry moved to the dead-letter stream')
+      expect(warn.mock.calls[0]?.[1]).toMatchObject({ stream, deliveries: 1 })
+      expect(error).not.toHaveBeenCalled()
+      expect(info).not.toHaveBeenCalled()
+      expect(debug).not.toHaveBeenCalled()
+      expect(log).not.toHaveBeenCalled()
+    } finally {
+      for (const spy of [warn, error, info, debug, log]) spy.mockRestore()
+    }
+  })
+
+  test('a logger given replaces the console', async () => {
+    const stream = `${prefix}own-logger`
+    await publish(stream, [outboxMessage('t')])
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const lines: [level: string, message: string][] = []
+    const logger: Logger = {
+      debug: (_f, m) => void lines.push(['debug', m]),
+      info: (_f, m) => void lines.push(['info', m]),
+      warn: (_f, m) => void lines.push(['warn', m]),
+      error: (_f, m) => void lines.push(['error', m]),
+    }
+    try {
+      await consume({
+        stream,
+        group: 'g',
+        consumer: 'c1',
+        maxDeliveries: 1,
+        logger,
+        handler: () => {
+          throw new Error('boom')
+        },
+      })
+      await waitFor(async () => (await redis.exists(`${stream}:dead`)) === 1 && (await pending(stream, 'g')) === 0, { message: 'the entry went to the dead letters' })
+      expect(lines).toContainEqual(['warn', 'txbox redis consumer: entry moved to the dead-letter stream'])
+      expect(warn).not.toHaveBeenCalled()
+    } finally {
+      warn.mockRestore()
+    }
   })
 
   test('bad options fail with InvalidOptionError before anything is created', async () => {
