@@ -44,8 +44,8 @@ export async function openBroker(url: string, flags: BrokerFlags, logger: Logger
 
 async function openRedis(url: string, description: string, flags: BrokerFlags, logger: Logger): Promise<BrokerConnection> {
   if (flags.exchange !== undefined) throw new CliError('--exchange is for RabbitMQ; with Redis, use --stream.', 'usage')
-  const adapter = await importFromProject('@txbox/redis', 'a redis:// broker URL', 'npm install @txbox/redis ioredis')
-  const ioredis = await importFromProject('ioredis', 'a redis:// broker URL', 'npm install @txbox/redis ioredis')
+  const adapter = await importFromProject('@txbox/redis', 'a redis:// broker URL', 'npm install @txbox/redis ioredis@5')
+  const ioredis = await importFromProject('ioredis', 'a redis:// broker URL', 'npm install @txbox/redis ioredis@5')
   const Redis = ioredis.Redis ?? ioredis.default?.Redis ?? ioredis.default
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, connectionName: 'txbox-relay' })
   // ioredis reports every failed reconnect; one warning per outage is enough

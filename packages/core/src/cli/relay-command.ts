@@ -45,7 +45,7 @@ export function registerRelayCommand(program: Command): void {
       'after',
       `
 The broker's adapter is loaded from your project: install @txbox/redis and
-ioredis for redis://, or @txbox/rabbitmq and amqplib for amqp://.
+ioredis@5 for redis://, or @txbox/rabbitmq and amqplib for amqp://.
 Logs go to stderr.
 
 Examples:

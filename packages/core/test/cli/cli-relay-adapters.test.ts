@@ -17,7 +17,7 @@ describe.concurrent('txbox relay without the adapter installed', () => {
   test('a redis:// broker names @txbox/redis and ioredis to install, in one line, exit 1', async () => {
     const result = await runCli(['relay'], { cwd: project, env: env('redis://:r3dis-pw@127.0.0.1:6379') })
     expect(result.code).toBe(1)
-    expect(result.stderr).toBe(`txbox: a redis:// broker URL needs @txbox/redis, which is not installed in ${project}. Install it there: npm install @txbox/redis ioredis\n`)
+    expect(result.stderr).toBe(`txbox: a redis:// broker URL needs @txbox/redis, which is not installed in ${project}. Install it there: npm install @txbox/redis ioredis@5\n`)
   })
 
   test('an amqp:// broker names @txbox/rabbitmq and amqplib to install, in one line, exit 1', async () => {
