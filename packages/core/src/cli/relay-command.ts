@@ -31,7 +31,7 @@ export function registerRelayCommand(program: Command): void {
     .description('publish committed outbox messages to the broker until stopped (SIGTERM/SIGINT finish the batch in flight, then exit 0)')
     .addOption(new Option('--broker-url <url>', 'redis://, rediss://, amqp:// or amqps:// URL of the broker').env('TXBOX_BROKER_URL'))
     .option('--batch-size <n>', 'most messages per batch (default: 500)', integerIn(1, 10_000))
-    .option('--concurrency <n>', 'batches in flight at once, one connection each (default: 1)', integerIn(1, 64))
+    .option('--concurrency <n>', 'batches in flight at once, one connection each (default: 2)', integerIn(1, 64))
     .option('--poll-interval <ms>', 'how often to look for work when no signal arrives (default: 1000)', integerIn(1, 3_600_000))
     .option('--max-attempts <n>', 'tries before a message goes to the dead letters (default: 10)', integerIn(1, 1_000_000))
     .option('--exchange <name>', 'RabbitMQ: the exchange to publish to (required for amqp://)')
@@ -67,7 +67,7 @@ async function runRelay(flags: RelayFlags): Promise<void> {
   let database: CliDatabase | undefined
   try {
     // One connection per batch in flight, one for LISTEN, one for promotions and metrics.
-    database = await connectDatabase(databaseUrl, { max: (flags.concurrency ?? 1) + 2 })
+    database = await connectDatabase(databaseUrl, { max: (flags.concurrency ?? 2) + 2 })
     const options: RelayOptions = { db: database.db, publisher: broker.publisher, schema: names.schema, logger }
     if (flags.batchSize !== undefined) options.batchSize = flags.batchSize
     if (flags.concurrency !== undefined) options.concurrency = flags.concurrency

@@ -15,7 +15,12 @@ export interface RelayOptions extends TableOptions {
   publisher: Publisher
   /** Most messages claimed and published per batch. Default 500. */
   batchSize?: number
-  /** Batches in flight at once, each on its own connection. Default 1. */
+  /**
+   * Batches in flight at once, each on its own connection (and its own
+   * lanes, so per-key order holds). Default 2: while one batch waits for the
+   * broker, the next is being claimed, so the database and the broker are
+   * busy at the same time. Use 1 to hold a single connection.
+   */
   concurrency?: number
   /**
    * Most lanes (of 64) one batch takes. A claim locks lanes only until they
@@ -132,7 +137,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     publisher,
     names: resolveTableNames(options),
     batchSize: integer('batchSize', options.batchSize, 500, 1, 10_000),
-    concurrency: integer('concurrency', options.concurrency, 1, 1, 64),
+    concurrency: integer('concurrency', options.concurrency, 2, 1, 64),
     lanesPerClaim: integer('lanesPerClaim', options.lanesPerClaim, LANE_COUNT, 1, LANE_COUNT),
     pollInterval: integer('pollInterval', options.pollInterval, 1000, 1, 3_600_000),
     listen: options.listen,
