@@ -11,6 +11,8 @@ export interface RelayChildConfig {
   readonly redisUrl: string
   readonly stream: string
   readonly batchSize: number
+  /** Batches in flight (`--concurrency`); default 2, the CLI's default. */
+  readonly concurrency?: number
   /** Set on the relay's PostgreSQL sessions (and its Redis connection, for the script), so a test can find (and only find) them. */
   readonly applicationName: string
   readonly pollInterval?: number
@@ -58,6 +60,8 @@ export class RelayProcess {
       config.stream,
       '--batch-size',
       String(config.batchSize),
+      '--concurrency',
+      String(config.concurrency ?? 2),
       '--poll-interval',
       String(config.pollInterval ?? 50),
       '--max-attempts',
