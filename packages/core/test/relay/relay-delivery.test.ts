@@ -138,7 +138,7 @@ describe('relay lifecycle', () => {
 
   test('stop() mid-batch waits for the batch in flight to be published and settled', async () => {
     const publisher = recordingPublisher()
-    const relay = createRelay({ db: relayDb.db, publisher, schema: schema(), pollInterval: 20 })
+    const relay = createRelay({ db: relayDb.db, publisher, schema: schema(), pollInterval: 20, concurrency: 1 })
     await withTransaction(t.db, (trx) =>
       enqueueOnCommit(trx, Array.from({ length: 30 }, (_, i) => ({ topic: 'stop', payload: i })), { schema: schema() }),
     )

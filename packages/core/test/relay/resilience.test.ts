@@ -16,63 +16,51 @@ beforeEach(async () => {
   await sql`delete from ${sql.id(t.schema, 'outbox')}`.execute(t.db)
 })
 
+/**
+ * Holds the relay's first batch at the publisher, terminates every database
+ * session of the relay (the claim transaction is open, its rows deleted but
+ * not committed), then lets it go on: the relay must report the error,
+ * survive, and publish everything, the rolled-back batch again.
+ */
+async function terminateMidBatch(app: string, relayDb: ReturnType<typeof separatePool>, guard: { listen: unknown } | { pool: unknown }) {
+  const publisher = recordingPublisher()
+  // One batch in flight, so that the duplicates are bounded by one batch.
+  const relay = createRelay({ db: relayDb.db, publisher, ...opts(), pollInterval: 20, batchSize: 20, concurrency: 1, ...(guard as object) })
+  const errors: Error[] = []
+  relay.on('error', (e) => errors.push(e))
+  const ids = new Set(await enqueue(100))
+  const release = publisher.hold()
+  await relay.start()
+  try {
+    await waitFor(() => publisher.calls.length === 1)
+    expect(await terminateBackends(t.db, app)).toBeGreaterThan(0)
+    release()
+    await waitFor(() => errors.length > 0)
+    await waitFor(async () => (await backlog()) === 0, { timeoutMs: 15_000 })
+  } finally {
+    await relay.stop()
+  }
+  const published = new Set(publisher.confirmed.map((m) => m.messageId))
+  expect([...ids].filter((id) => !published.has(id))).toEqual([]) // nothing lost
+  // The batch in flight rolled back with the connection and was published again: duplicates, not losses.
+  expect(publisher.confirmed.length - ids.size).toBeLessThanOrEqual(20)
+}
+
 describe('a lost database connection never crashes the relay or loses a message', () => {
-  const app = 'relay_resilience_terminated'
-  const relayDb = separatePool(t, app, 2)
-  afterAll(() => relayDb.close())
-
-  test('the relay whose connection is terminated mid-batch reports the error, recovers, and publishes everything', async () => {
-    const publisher = recordingPublisher()
-    const relay = createRelay({ db: relayDb.db, publisher, ...opts(), pollInterval: 20, batchSize: 20, listen: relayDb.pool })
-    const errors: Error[] = []
-    relay.on('error', (e) => errors.push(e))
-    const ids = new Set(await enqueue(100))
-    const release = publisher.hold()
-    await relay.start()
-    try {
-      await waitFor(() => publisher.calls.length === 1)
-      // The claim transaction is open, its rows deleted but not committed: kill it.
-      expect(await terminateBackends(t.db, app)).toBeGreaterThan(0)
-      release()
-      await waitFor(() => errors.length > 0)
-      await waitFor(async () => (await backlog()) === 0, { timeoutMs: 15_000 })
-    } finally {
-      await relay.stop()
-    }
-    const published = new Set(publisher.confirmed.map((m) => m.messageId))
-    expect([...ids].filter((id) => !published.has(id))).toEqual([])
-    // The batch in flight was rolled back with the connection, so it was published again: duplicates, not losses.
-    const duplicates = publisher.confirmed.length - ids.size
-    expect(duplicates).toBeLessThanOrEqual(20)
+  const withListen = separatePool(t, 'relay_resilience_terminated', 2)
+  const withPool = separatePool(t, 'relay_resilience_pool_only', 2)
+  afterAll(async () => {
+    await withListen.close()
+    await withPool.close()
   })
-})
 
-describe('the pool option guards the relay without LISTEN', () => {
-  const app = 'relay_resilience_pool_only'
-  const relayDb = separatePool(t, app, 2)
-  afterAll(() => relayDb.close())
+  test('a relay given `listen: pool` whose connection is terminated mid-batch reports the error, recovers, and publishes everything', async () => {
+    await terminateMidBatch('relay_resilience_terminated', withListen, { listen: withListen.pool })
+  })
 
-  test('a relay given only `pool` survives its connection being terminated mid-batch', async () => {
-    // A client the pool made before the relay existed: guarded when checked out.
-    await sql`select 1`.execute(relayDb.db)
-    const publisher = recordingPublisher()
-    const relay = createRelay({ db: relayDb.db, publisher, ...opts(), pollInterval: 20, pool: relayDb.pool })
-    const errors: Error[] = []
-    relay.on('error', (e) => errors.push(e))
-    const ids = new Set(await enqueue(10))
-    const release = publisher.hold()
-    await relay.start()
-    try {
-      await waitFor(() => publisher.calls.length === 1)
-      expect(await terminateBackends(t.db, app)).toBeGreaterThan(0)
-      release()
-      await waitFor(() => errors.length > 0)
-      await waitFor(async () => (await backlog()) === 0, { timeoutMs: 15_000 })
-    } finally {
-      await relay.stop()
-    }
-    const published = new Set(publisher.confirmed.map((m) => m.messageId))
-    expect([...ids].filter((id) => !published.has(id))).toEqual([])
+  test('a relay given only `pool` survives the same, including clients the pool made before the relay existed', async () => {
+    await sql`select 1`.execute(withPool.db)
+    await terminateMidBatch('relay_resilience_pool_only', withPool, { pool: withPool.pool })
   })
 })
 
