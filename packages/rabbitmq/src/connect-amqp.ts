@@ -15,3 +15,39 @@ export async function connectAmqp(url: string, connectionName: string): Promise<
   ) => Promise<unknown>
   return (await connect(url, { clientProperties: { connection_name: connectionName } })) as AmqpConnection
 }
+
+/**
+ * The connection a publisher or consumer uses: the user's (`connection`
+ * option), or one of its own opened from `url` on first use, and again after
+ * it closed. Only its own is ever closed here.
+ */
+export class AmqpConnectionSlot {
+  private own: AmqpConnection | undefined
+
+  constructor(
+    private readonly given: AmqpConnection | undefined,
+    private readonly url: string | undefined,
+    private readonly connectionName: string,
+  ) {}
+
+  async get(): Promise<AmqpConnection> {
+    if (this.given) return this.given
+    if (this.own) return this.own
+    const connection = await connectAmqp(this.url as string, this.connectionName)
+    connection.on('error', () => {
+      // Surfaces as the channels' close; without a listener amqplib's error would crash the process.
+    })
+    connection.on('close', () => {
+      if (this.own === connection) this.own = undefined
+    })
+    this.own = connection
+    return connection
+  }
+
+  /** Closes the connection opened here, if any; never the user's. */
+  async close(): Promise<void> {
+    const connection = this.own
+    this.own = undefined
+    if (connection) await connection.close().catch(() => {})
+  }
+}

@@ -1,5 +1,5 @@
 import type { AmqpChannel, AmqpConnection, AmqpMessage } from './amqp-types.js'
-import { connectAmqp } from './connect-amqp.js'
+import { AmqpConnectionSlot } from './connect-amqp.js'
 import { type RabbitmqConsumerOptions, type ResolvedConsumerOptions, resolveConsumerOptions } from './rabbitmq-config.js'
 import { decodeMessage, type RabbitmqMessage } from './rabbitmq-message.js'
 
@@ -49,7 +49,7 @@ const MAX_RECONNECT_DELAY = 30_000
 
 class RabbitmqQueueConsumer<T> {
   private readonly o: ResolvedConsumerOptions<T>
-  private ownConnection: AmqpConnection | undefined
+  private readonly connections: AmqpConnectionSlot
   private channel: AmqpChannel | undefined
   private consumerTag: string | undefined
   private readonly inFlight = new Set<Promise<void>>()
@@ -61,6 +61,7 @@ class RabbitmqQueueConsumer<T> {
   private stopping: Promise<void> | undefined
 
   constructor(options: ResolvedConsumerOptions<T>) {
+    this.connections = new AmqpConnectionSlot(options.connection, options.url, options.connectionName)
     // A throwing onError must not skip the ack / nack that follows it.
     const report = options.onError
     this.o = {
@@ -118,17 +119,8 @@ class RabbitmqQueueConsumer<T> {
   }
 
   private async connection(): Promise<AmqpConnection> {
-    if (this.o.connection) return this.o.connection
-    if (this.ownConnection) return this.ownConnection
-    const connection = await connectAmqp(this.o.url as string, this.o.connectionName)
-    connection.on('error', () => {
-      // Surfaces as the channel's close; without a listener amqplib's error would crash the process.
-    })
-    connection.on('close', () => {
-      if (this.ownConnection === connection) this.ownConnection = undefined
-    })
-    this.ownConnection = connection
-    if (this.stopping) await this.closeConnection()
+    const connection = await this.connections.get()
+    if (this.stopping) await this.connections.close()
     return connection
   }
 
@@ -221,13 +213,7 @@ class RabbitmqQueueConsumer<T> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
     this.channel = undefined
     if (channel) await channel.close().catch(() => {})
-    await this.closeConnection()
-  }
-
-  private async closeConnection(): Promise<void> {
-    const connection = this.ownConnection
-    this.ownConnection = undefined
-    if (connection) await connection.close().catch(() => {})
+    await this.connections.close()
   }
 }
 

@@ -1,6 +1,6 @@
 import type { OutboxMessage, PublishContext, Publisher, PublishResult } from '@txbox/core'
 import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './amqp-types.js'
-import { connectAmqp } from './connect-amqp.js'
+import { AmqpConnectionSlot } from './connect-amqp.js'
 import { RabbitmqPublishError } from './errors/rabbitmq-publish-error.js'
 import { type RabbitmqPublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbitmq-config.js'
 import { KEY_HEADER, TOPIC_HEADER } from './rabbitmq-message.js'
@@ -46,14 +46,14 @@ interface OpenChannel {
 
 class RabbitmqPublisher implements Publisher {
   private readonly o: ResolvedPublisherOptions
-  /** The connection we opened ourselves (url mode). */
-  private ownConnection: AmqpConnection | undefined
+  private readonly connections: AmqpConnectionSlot
   private current: OpenChannel | undefined
   private opening: Promise<OpenChannel> | undefined
   private closing: Promise<void> | undefined
 
   constructor(options: ResolvedPublisherOptions) {
     this.o = options
+    this.connections = new AmqpConnectionSlot(options.connection, options.url, options.connectionName)
   }
 
   async publish(messages: readonly OutboxMessage[], context: PublishContext): Promise<readonly PublishResult[]> {
@@ -85,9 +85,7 @@ class RabbitmqPublisher implements Publisher {
     const open = this.current ?? (await this.opening?.catch(() => undefined))
     this.current = undefined
     if (open && !open.closed) await open.channel.close().catch(() => {})
-    const connection = this.ownConnection
-    this.ownConnection = undefined
-    if (connection) await connection.close().catch(() => {})
+    await this.connections.close()
   }
 
   /**
@@ -190,20 +188,11 @@ class RabbitmqPublisher implements Publisher {
   }
 
   private async connection(): Promise<AmqpConnection> {
-    if (this.o.connection) return this.o.connection
-    if (this.ownConnection) return this.ownConnection
-    const connection = await connectAmqp(this.o.url as string, this.o.connectionName)
-    connection.on('error', () => {
-      // Reported through the channels' failures; without a listener amqplib's error would crash the process.
-    })
-    connection.on('close', () => {
-      if (this.ownConnection === connection) this.ownConnection = undefined
-    })
+    const connection = await this.connections.get()
     if (this.closing) {
-      await connection.close().catch(() => {})
+      await this.connections.close()
       throw new RabbitmqPublishError('closed', 'the RabbitMQ publisher was closed; create a new one.')
     }
-    this.ownConnection = connection
     return connection
   }
 }

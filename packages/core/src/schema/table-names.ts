@@ -70,13 +70,6 @@ export function resolveTableNames(options: TableOptions = {}): TableNames {
   return names
 }
 
-/** Picks the table options out of a larger options object, rejecting nothing else. */
-export function pickTableOptions(options: Record<string, unknown>): TableOptions {
-  const out: Record<string, unknown> = {}
-  for (const name of TABLE_OPTION_NAMES) if (name in options) out[name] = options[name]
-  return out as TableOptions
-}
-
 /** Throws InvalidOptionError for any key of `options` not in `allowed` (typos fail loudly). */
 export function rejectUnknownOptions(where: string, options: object, allowed: readonly string[]): void {
   if (options === null || typeof options !== 'object') {
