@@ -209,7 +209,7 @@ describe('bad input fails at the call with a typed error and leaves the transact
     })
     // The users table the injection tried to drop is still there.
     const { rows } = await sql<{ users: string | null }>`select to_regclass(${`${t.schema}.users`})::text as users`.execute(t.db)
-    expect(rows[0]?.users).toBe(`${t.schema}.users`)
+    expect(rows[0]?.users).not.toBeNull()
   })
 
   test('unknown options and bad option values are InvalidOptionError', async () => {
