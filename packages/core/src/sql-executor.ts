@@ -37,9 +37,22 @@ export function isPgClient(value: unknown): value is PgClientLike {
 /** Runs one SQL text with positional parameters. Values are always parameters, never spliced. */
 export async function runSql<R = any>(runner: SqlRunner, text: string, values: readonly unknown[] = []): Promise<{ rows: R[] }> {
   if (isKysely(runner)) {
-    const result = await runner.executeQuery<R>(CompiledQuery.raw(text, values as unknown[]))
+    // Without the user's plugins: a CamelCasePlugin would rename the columns
+    // txbox reads (message_id → messageId) and corrupt every message.
+    const result = await withoutPlugins(runner).executeQuery<R>(CompiledQuery.raw(text, values as unknown[]))
     return { rows: result.rows as R[] }
   }
   const result = await runner.query(text, values as unknown[])
   return { rows: result.rows as R[] }
+}
+
+const pluginFree = new WeakMap<Kysely<any>, Kysely<any>>()
+
+function withoutPlugins(db: Kysely<any>): Kysely<any> {
+  let bare = pluginFree.get(db)
+  if (bare === undefined) {
+    bare = db.withoutPlugins()
+    pluginFree.set(db, bare)
+  }
+  return bare
 }

@@ -9,41 +9,73 @@ export interface ClaimOptions {
   readonly perLane: number
   readonly lanesPerClaim: number
   readonly blockKeyOnFailure: boolean
+  /**
+   * Set for the rest of the claim's transaction (`set_config(…, true)`, as
+   * SET LOCAL): the transaction stays open while the broker has the batch,
+   * and a server-wide `idle_in_transaction_session_timeout` or
+   * `statement_timeout` shorter than that would kill it after the broker
+   * took the batch (every message sent again, none ever settled).
+   */
+  readonly idleTimeoutMs: number
+  readonly statementTimeoutMs: number
+}
+
+/** What one claim statement did. */
+export interface ClaimResult {
+  /** The rows deleted, in id order. */
+  readonly rows: ClaimedRow[]
+  /**
+   * False when the claim read rows that another relay settled after this
+   * statement's snapshot was taken (see claimBatchSql): the rows it deleted
+   * may not be their keys' heads, so the caller must roll back and claim again.
+   */
+  readonly consistent: boolean
 }
 
 const statements = new Map<string, string>()
 
 /**
  * Claims and deletes a batch in one statement, inside the transaction the
- * relay holds while it publishes. The rows come back in id order.
+ * relay holds while it publishes.
  *
  * A recursive CTE walks the 64 lanes in an order rotated per claim. For each
- * lane with work (two index probes) it takes pg_try_advisory_xact_lock,
- * skipping lanes another relay holds (SKIP LOCKED, for lanes); an empty lane
- * is not locked, so a small backlog does not keep other relays from lanes
- * that fill while this batch is out. From a lane it locked it takes, in id order:
+ * lane with work it takes pg_try_advisory_xact_lock, skipping lanes another
+ * relay holds (SKIP LOCKED, for lanes); an empty lane is not locked, so a
+ * small backlog does not keep other relays from lanes that fill while this
+ * batch is out. The "has work" probes are written as `ORDER BY lane, id
+ * LIMIT 1` on the partial indexes: a bare EXISTS lets the planner, after an
+ * ANALYZE of a large backlog, pick a sequential scan per probe (measured:
+ * seconds per claim with 200k rows of one blocked key). From a lane it locked
+ * it takes, in id order:
  * - its ready rows, through the partial (lane, id) index, leaving out keys
- *   whose failed head still waits for its retry (blocking mode);
- * - its failed rows whose retry is due.
- * (`ORDER BY o.lane, o.id` rather than `o.id`: only the (lane, id) index
- * yields that order, so the planner cannot switch, after an ANALYZE, to
- * walking the primary key and filtering on the lane: that plan was measured
- * discarding a quarter of a million rows per lane at a 1M backlog.)
- * It stops once it holds a batch, or `lanesPerClaim` lanes, so the lanes it
- * does not need stay free for other relays. Every step reads at most what it
- * takes: the cost follows the batch, not the backlog. One pass per lane: the
- * lane scans of a claim are what a long-running transaction elsewhere (which
- * keeps VACUUM from removing deleted rows) makes expensive.
+ *   that have a failed row still waiting for its retry (blocking mode); the
+ *   lane's blocked keys are read once per lane (an InitPlan on the small
+ *   retry index), not once per row;
+ * - its failed rows whose retry is due, except (blocking mode) those of a
+ *   key that also has a failed row not yet due: a key's retries follow one
+ *   schedule, its oldest failure's.
+ * It stops once it holds a batch, or `lanesPerClaim` lanes.
  *
- * The DELETE finds its rows by their tuple ids (`ctid = ANY (ARRAY(...))`, a
- * TID scan): the walk has just read those tuples, and going back through the
- * primary key would cost an index descent per row (measured: most of the
- * claim's time at 200k rows); a join would let the planner hash the whole
- * table. The ctids are stable within the statement: nothing updates outbox
- * rows, and VACUUM cannot reclaim tuples this statement's snapshot sees.
+ * Snapshot and lock: at READ COMMITTED the statement's snapshot is taken
+ * before the walk locks a lane. If the lane's previous holder committed in
+ * between (it may have put a failed head back, with a new tuple this
+ * snapshot cannot see), the walk still sees that relay's old tuples: the
+ * DELETE then skips them (concurrently deleted), and may take a later row
+ * of the same key. The statement reports how many tuples it selected beside
+ * the rows it deleted; when they differ, `consistent` is false and the relay
+ * rolls back and claims again with a fresh snapshot (the lane is now free of
+ * the previous holder, so the retry sees its commit). Nothing else deletes
+ * or updates outbox rows under a lane lock, so a difference means exactly that.
  *
- * Rows are not locked with SKIP LOCKED: a skipped row of a key would let that
- * key's next message overtake it. The lane lock is what keeps relays apart.
+ * The DELETE finds its rows by their tuple ids (a TID scan): the walk has
+ * just read those tuples, and going back through the primary key would cost
+ * an index descent per row.
+ *
+ * Parameters: $1 rotation (0–63), $2 the lanes' advisory lock space,
+ * $3 lanes per claim, $4 batch size, $5 rows per lane, $6 idle-in-transaction
+ * timeout (text, e.g. '35000ms'), $7 statement timeout (text).
+ * Returns one row per deleted row, plus `selected` (tuples the walk chose) on
+ * every row; with nothing deleted, one row whose columns are null but `selected`.
  */
 export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): string {
   const cacheKey = `${names.quoted.outbox}|${blockKeyOnFailure}`
@@ -52,27 +84,26 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
   const o = names.quoted.outbox
   // What a lane may still add: the batch's remaining room, capped per lane.
   const room = 'least($5::int, $4::int - w.rows_seen)'
-  const notBlocked = blockKeyOnFailure
-    ? `
-             AND (o.key IS NULL OR o.key NOT IN (
-               SELECT b.key FROM ${o} b
-               WHERE b.lane = l.lane AND b.attempts > 0 AND b.available_at > now() AND b.key IS NOT NULL))`
-    : ''
-  // In blocking mode a key has at most one failed row (its head), and that row
-  // must come with the key's later rows: take every due failed keyed row. In
-  // non-blocking mode failed rows are unordered retries, bounded like the rest.
+  const blockedKeys = `ARRAY(SELECT b.key FROM ${o} b
+               WHERE b.lane = l.lane AND b.attempts > 0 AND b.available_at > now() AND b.key IS NOT NULL)`
+  const notBlocked = blockKeyOnFailure ? `\n             AND (o.key IS NULL OR o.key <> ALL (${blockedKeys}))` : ''
+  // In blocking mode a key's failed rows share its head's schedule: take
+  // every due failed keyed row of an unblocked key (they must come with the
+  // key's later rows). In non-blocking mode failed rows are unordered
+  // retries, bounded like the rest.
   const dueFailed = blockKeyOnFailure
     ? `UNION ALL
           (SELECT o.id, o.ctid FROM ${o} o
-           WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NOT NULL)
+           WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NOT NULL
+             AND o.key <> ALL (${blockedKeys}))
           UNION ALL
           (SELECT o.id, o.ctid FROM ${o} o
            WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NULL
-           ORDER BY o.available_at LIMIT ${room})`
+           ORDER BY o.lane, o.available_at LIMIT ${room})`
     : `UNION ALL
           (SELECT o.id, o.ctid FROM ${o} o
            WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now()
-           ORDER BY o.available_at LIMIT ${room})`
+           ORDER BY o.lane, o.available_at LIMIT ${room})`
   const text = `WITH RECURSIVE walk AS (
   SELECT 0 AS pos, false AS locked, 0 AS rows_seen, 0 AS lanes_locked, '{}'::tid[] AS ids
   UNION ALL
@@ -80,8 +111,9 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
   FROM walk w
   CROSS JOIN LATERAL (SELECT ((w.pos + $1::int) % ${LANE_COUNT})::smallint AS lane) l
   CROSS JOIN LATERAL (
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.available_at IS NULL)
-                  OR EXISTS (SELECT 1 FROM ${o} o WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now())
+    SELECT CASE WHEN (SELECT true FROM ${o} o WHERE o.lane = l.lane AND o.available_at IS NULL ORDER BY o.lane, o.id LIMIT 1)
+                  OR (SELECT true FROM ${o} o WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now()
+                      ORDER BY o.lane, o.available_at LIMIT 1)
                 THEN pg_try_advisory_xact_lock($2::int, l.lane) ELSE false END AS locked
   ) lk
   CROSS JOIN LATERAL (
@@ -94,29 +126,56 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
       ) c
       ORDER BY c.id LIMIT ${room}
     ) ELSE '{}'::tid[] END AS ids
+    -- OFFSET 0 keeps this subquery from being pulled up: pulled up, p.ids is
+    -- computed once for each of its two uses (measured: every lane scanned twice).
+    OFFSET 0
   ) p
   WHERE w.pos < ${LANE_COUNT} AND w.rows_seen < $4::int AND w.lanes_locked < $3::int
+),
+chosen AS (
+  SELECT array_agg(id) AS ids FROM (SELECT unnest(ids) AS id FROM walk) t
+),
+claimed AS (
+  DELETE FROM ${o} o WHERE o.ctid = ANY ((SELECT ids FROM chosen)::tid[])
+  RETURNING o.id::text AS id, o.message_id, o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers,
+    o.attempts, (extract(epoch FROM o.created_at) * 1000)::float8 AS created_ms,
+    (extract(epoch FROM o.available_at) * 1000)::float8 AS available_ms, o.last_error
 )
-DELETE FROM ${o} o WHERE o.ctid = ANY (ARRAY(SELECT unnest(ids) FROM walk))
-RETURNING o.id::text AS id, o.message_id, o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers,
-  o.attempts, (extract(epoch FROM o.created_at) * 1000)::float8 AS created_ms,
-  (extract(epoch FROM o.available_at) * 1000)::float8 AS available_ms, o.last_error`
+SELECT s.selected, c.* FROM (
+  SELECT coalesce(cardinality(ids), 0) AS selected,
+         set_config('idle_in_transaction_session_timeout', $6::text, true) AS idle_timeout,
+         set_config('statement_timeout', $7::text, true) AS statement_timeout
+  FROM chosen
+) s LEFT JOIN claimed c ON true`
   statements.set(cacheKey, text)
   return text
 }
 
-export async function claimBatch(trx: SqlRunner, names: TableNames, options: ClaimOptions): Promise<ClaimedRow[]> {
-  const rotation = Math.floor(Math.random() * LANE_COUNT)
-  const { rows } = await runSql<RawClaimedRow>(trx, claimBatchSql(names, options.blockKeyOnFailure), [
+/** The claim statement's parameters, in order (see claimBatchSql). */
+export function claimBatchParams(names: TableNames, options: ClaimOptions, rotation: number): unknown[] {
+  return [
     rotation,
     names.locks.lanes,
     options.lanesPerClaim,
     options.batchSize,
     options.perLane,
-  ])
+    `${options.idleTimeoutMs}ms`,
+    `${options.statementTimeoutMs}ms`,
+  ]
+}
+
+export async function claimBatch(trx: SqlRunner, names: TableNames, options: ClaimOptions): Promise<ClaimResult> {
+  const rotation = Math.floor(Math.random() * LANE_COUNT)
+  const { rows } = await runSql<RawClaimedRow & { selected: number }>(
+    trx,
+    claimBatchSql(names, options.blockKeyOnFailure),
+    claimBatchParams(names, options, rotation),
+  )
+  const selected = rows[0]?.selected ?? 0
+  const deleted = rows.filter((r) => r.id !== null)
   // Timestamps come as epoch milliseconds: node-postgres parses a float
   // several times faster than a timestamptz, which shows at 500 rows a batch.
   // DELETE … RETURNING does not promise an order.
-  rows.sort((a, b) => compareIds(a.id, b.id))
-  return rows.map(toClaimedRow)
+  deleted.sort((a, b) => compareIds(a.id, b.id))
+  return { rows: deleted.map(toClaimedRow), consistent: deleted.length === selected }
 }

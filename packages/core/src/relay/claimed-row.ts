@@ -6,6 +6,8 @@ export interface ClaimedRow {
   /** Restored as it was when the message is put back unattempted. */
   readonly availableAt: Date | null
   readonly lastError: string | null
+  /** The headers column as stored (JSON text or null), written back unchanged when the row is put back. */
+  readonly headersText: string | null
 }
 
 export interface RawClaimedRow {
@@ -31,13 +33,32 @@ export function toClaimedRow(row: RawClaimedRow): ClaimedRow {
       topic: row.topic,
       key: row.key,
       payload: row.payload,
-      headers: row.headers === null ? NO_HEADERS : (JSON.parse(row.headers) as Record<string, string>),
+      headers: toHeaders(row.headers),
       attempts: row.attempts,
       createdAt: new Date(row.created_ms),
     },
     availableAt: row.available_ms === null ? null : new Date(row.available_ms),
     lastError: row.last_error,
+    headersText: row.headers,
   }
+}
+
+/**
+ * The headers a publisher gets: always an object of strings. Rows can be
+ * written by hand or by other tools, so the column may hold JSON `null`, an
+ * array, or non-string values; one such row must not fail the batch it was
+ * claimed with (every message of it would be stuck). Anything that is not an
+ * object counts as no headers; a non-string value is passed as its JSON text.
+ */
+function toHeaders(text: string | null): Readonly<Record<string, string>> {
+  if (text === null) return NO_HEADERS
+  const parsed: unknown = JSON.parse(text)
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return NO_HEADERS
+  const entries = Object.entries(parsed)
+  if (entries.every(([, value]) => typeof value === 'string')) return parsed as Record<string, string>
+  const headers: Record<string, string> = {}
+  for (const [name, value] of entries) headers[name] = typeof value === 'string' ? value : JSON.stringify(value)
+  return headers
 }
 
 /** Orders by the bigint id given as decimal text, without BigInt allocations. */

@@ -50,15 +50,25 @@ export async function publishBatch(
       }
       const results = await Promise.race([callPublisher(publisher, send, controller.signal), timedOut])
       if (results === 'timeout') {
+        // In key order, a key's retries follow one schedule, its first
+        // unconfirmed message's: the later ones of a timed-out call wait behind
+        // it unattempted, instead of each getting a retry time of its own
+        // (one could come due, and be sent, before the key's head).
         const error = controller.signal.reason as Error
-        for (const m of send) outcomes.set(m.id, { kind: 'failed', error, permanent: false })
+        for (const m of send) {
+          if (options.keyOrder && m.key !== null && failedKeys.has(m.key)) outcomes.set(m.id, { kind: 'unattempted' })
+          else outcomes.set(m.id, { kind: 'failed', error, permanent: false })
+          if (m.key !== null) failedKeys.add(m.key)
+        }
         continue
       }
       send.forEach((m, i) => {
         const r = results[i] as PublishResult
         if (r.ok) outcomes.set(m.id, { kind: 'confirmed' })
-        else if (options.keyOrder && m.key !== null && failedKeys.has(m.key)) {
-          // Held back by the publisher behind its key's failed message: not an attempt of its own.
+        else if ((options.keyOrder || publisher.stopsKeyOnFailure === true) && m.key !== null && failedKeys.has(m.key)) {
+          // Held back behind its key's failed message (by the relay's waves or
+          // by a publisher that stops a key at its first failure, which then
+          // never sent it): not an attempt of its own.
           outcomes.set(m.id, { kind: 'unattempted' })
         } else {
           outcomes.set(m.id, { kind: 'failed', error: r.error, permanent: r.permanent === true })

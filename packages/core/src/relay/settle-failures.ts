@@ -54,7 +54,7 @@ export async function settleFailures(trx: SqlRunner, names: TableNames, items: r
     col((u) => u.row.message.topic),
     col((u) => u.row.message.key),
     col((u) => u.row.message.payload),
-    col((u) => (Object.keys(u.row.message.headers).length === 0 ? null : JSON.stringify(u.row.message.headers))),
+    col((u) => u.row.headersText),
     col((u) => (u.kind === 'unattempted' ? u.row.message.attempts : u.row.message.attempts + 1)),
     col((u) => (u.kind === 'unattempted' ? u.row.lastError : truncate(u.error))),
     col((u) => (u.kind === 'retry' ? u.retryInMs : null)),
