@@ -72,7 +72,10 @@ describe('a key keeps its commit order while its messages fail and are retried',
               select 'backlog-' || g, 'slow', ${keyBefore}, '{}' from generate_series(1, 200000) g`.execute(t.db)
     await sql`vacuum analyze ${o}`.execute(t.db)
     const ids = await enqueueInOrder(key, 4)
-    const random = vi.spyOn(Math, 'random').mockReturnValue((laneBefore + 0.5) / 64)
+    // The walk starts at lane floor(Math.random() * 64): A starts at K's lane
+    // (so it does not hold the slow lane), B at the slow lane just before it.
+    const startAt = (lane: number) => (lane + 0.5) / 64
+    const random = vi.spyOn(Math, 'random').mockReturnValue(startAt((laneBefore + 1) % 64))
     try {
       const publisherA = recordingPublisher()
       publisherA.failWhen(() => new Error('K’s head fails'))
@@ -82,8 +85,10 @@ describe('a key keeps its commit order while its messages fail and are retried',
       await waitFor(() => publisherA.calls.length === 1, { timeoutMs: 10_000 })
       expect(publisherA.calls[0]?.map((m) => m.messageId)).toEqual([ids[0]])
 
-      const publisherB = recordingPublisher()
+      // A publisher that needs no waves: B's claim takes up to its whole batch from a lane.
+      const publisherB = recordingPublisher({ stopsKeyOnFailure: true })
       const relayB = createRelay({ db: pools[1]?.db as never, publisher: publisherB, ...opts(), batchSize: 10 })
+      random.mockReturnValue(startAt(laneBefore))
       const bCycle = relayB.runOnce()
       // B's claim is running (its snapshot taken, its walk on the slow lane): A commits now.
       await waitFor(async () => (await claimsRunning('key_order_fail_1')) > 0, { timeoutMs: 10_000, intervalMs: 2 })
