@@ -71,6 +71,12 @@ const badIdentifiers: readonly [string, unknown][] = [
   ['object', {}],
 ]
 
+/** Valid names that clash in the schema's namespace (tables, indexes and constraints share it). */
+const clashingTableSets: readonly [string, object][] = [
+  ['outboxTable and deadTable the same', { outboxTable: 'events', deadTable: 'events' }],
+  ["inboxTable named like the outbox's index", { outboxTable: 'events', inboxTable: 'events_ready_idx' }],
+]
+
 function enqueue(message: unknown, options?: unknown) {
   return (c: Context) => enqueueOnCommit(c.trx, message as never, options as never)
 }
@@ -129,6 +135,7 @@ const cases: BadCall[] = [
     { fn: 'enqueueOnCommit', what: `schema ${what}`, error: InvalidIdentifierError, call: enqueue(good, { schema: name }) },
     { fn: 'enqueueOnCommit', what: `outboxTable ${what}`, error: InvalidIdentifierError, call: enqueue(good, { outboxTable: name }) },
   ]),
+  ...clashingTableSets.map(([what, tables]): BadCall => ({ fn: 'enqueueOnCommit', what, error: InvalidIdentifierError, call: enqueue(good, tables) })),
   { fn: 'enqueueOnCommit', what: 'schema not migrated', error: SchemaNotMigratedError, afterSql: true, call: enqueue(good, { schema: 'txbox_fault_nowhere' }) },
   // enqueueOnCommit: the transaction
   { fn: 'enqueueOnCommit', what: 'the Kysely instance outside a transaction', error: NotInTransactionError, outside: true, call: (c) => enqueueOnCommit(c.db, good) },
@@ -165,6 +172,13 @@ const cases: BadCall[] = [
   ...badIdentifiers.map(([what, name]): BadCall => ({ fn: 'migrate', what: `schema ${what}`, error: InvalidIdentifierError, call: (c) => migrate(c.db, { schema: name as string }) })),
   ...badIdentifiers.map(([what, name]): BadCall => ({ fn: 'migrate', what: `inboxTable ${what}`, error: InvalidIdentifierError, call: (c) => migrate(c.db, { inboxTable: name as string }) })),
   { fn: 'migrate', what: 'db null', error: InvalidOptionError, call: () => migrate(null as never) },
+  ...clashingTableSets.map(([what, tables]): BadCall => ({ fn: 'migrate', what, error: InvalidIdentifierError, call: (c) => migrate(c.db, { schema: t.schema, ...tables }) })),
+  {
+    fn: 'migrate',
+    what: "a new outbox on another outbox's dead-letter table",
+    error: InvalidOptionError,
+    call: (c) => migrate(c.db, { schema: t.schema, outboxTable: 'fault_second_outbox' }),
+  },
 
   // createRelay and its options
   ...(() => {

@@ -72,9 +72,22 @@ CREATE TABLE IF NOT EXISTS "txbox"."inbox" (
 );
 CREATE INDEX IF NOT EXISTS inbox_processed_at_idx ON "txbox"."inbox" (processed_at);
 CREATE TABLE IF NOT EXISTS "txbox"."txbox_migrations" (
-  version integer PRIMARY KEY,
+  version integer NOT NULL,
   name text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  -- The table set the migration was applied to; NULL in rows written by
+  -- releases that kept one version per schema.
+  outbox_table text,
+  dead_table text,
+  inbox_table text
 );
-INSERT INTO "txbox"."txbox_migrations" (version, name) VALUES (1, 'create_outbox') ON CONFLICT DO NOTHING;
+-- A ledger of those releases: add the table set, and key rows by it instead of by version alone.
+ALTER TABLE "txbox"."txbox_migrations"
+  ADD COLUMN IF NOT EXISTS outbox_table text,
+  ADD COLUMN IF NOT EXISTS dead_table text,
+  ADD COLUMN IF NOT EXISTS inbox_table text,
+  DROP CONSTRAINT IF EXISTS txbox_migrations_pkey;
+CREATE UNIQUE INDEX IF NOT EXISTS txbox_migrations_table_set_idx ON "txbox"."txbox_migrations" (outbox_table, dead_table, inbox_table, version);
+INSERT INTO "txbox"."txbox_migrations" (version, name, outbox_table, dead_table, inbox_table)
+VALUES (1, 'create_outbox', 'outbox', 'outbox_dead', 'inbox') ON CONFLICT DO NOTHING;
 COMMIT;

@@ -71,7 +71,7 @@ export async function processOnce<DB, T>(
           [consumer, messageId],
         ))
       } catch (error) {
-        if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(names.quoted.inbox, { cause: error, schema: names.schema })
+        if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(names.quoted.inbox, { cause: error, tables: names })
         throw error
       }
       if (inserted.length === 0) return DUPLICATE

@@ -46,7 +46,7 @@ export async function pruneInbox(db: Kysely<any>, options: PruneInboxOptions): P
     )
     return Number(rows[0]?.deleted ?? 0)
   } catch (error) {
-    if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(names.quoted.inbox, { cause: error, schema: names.schema })
+    if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(names.quoted.inbox, { cause: error, tables: names })
     throw error
   }
 }

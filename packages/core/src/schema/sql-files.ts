@@ -1,3 +1,4 @@
+import { ledgerSql, recordVersionSql } from './migration-ledger.js'
 import { migrations } from './migrations.js'
 import { resolveTableNames } from './table-names.js'
 
@@ -11,13 +12,7 @@ export function sqlFiles(): { name: string; text: string }[] {
 -- (schema "txbox"). Apply in order with your migration tool, or let
 -- migrate(db) / \`txbox migrate\` do it (they also record the version).
 BEGIN;
-${m.sql(names)}CREATE TABLE IF NOT EXISTS ${names.quoted.migrations} (
-  version integer PRIMARY KEY,
-  name text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
-);
-INSERT INTO ${names.quoted.migrations} (version, name) VALUES (${m.version}, '${m.name}') ON CONFLICT DO NOTHING;
-COMMIT;
+${m.sql(names)}${ledgerSql(names)}${recordVersionSql(names, m.version, m.name)}COMMIT;
 `,
   }))
 }
