@@ -17,7 +17,14 @@ export function databaseUrlFrom(flag: string | undefined): string {
   if (!url) {
     throw new CliError('no database given: set DATABASE_URL (postgres://user:password@host:5432/db) or pass --database-url.', 'usage')
   }
-  redactUrl(url)
+  // node-postgres reads a URL (or a socket directory); it takes a libpq
+  // key=value string for a database name on a host called "base".
+  if (/^\s*[A-Za-z_]\w*\s*=/.test(url)) {
+    throw new CliError(
+      `the database URL ${redactUrl(url)} is a key=value string, which node-postgres does not read: give a URL, postgres://user:password@host:5432/db.`,
+      'usage',
+    )
+  }
   return url
 }
 

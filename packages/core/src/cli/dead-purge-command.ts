@@ -3,11 +3,12 @@ import { runSql } from '../sql-executor.js'
 import { CliError } from './cli-error.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { withDatabase } from './database.js'
-import { deadSelection, describeSelection, missingIds, type SelectionFlags, selectionWhere } from './dead-selection.js'
+import { reportDeadOutcome } from './dead-outcome.js'
+import { deadSelection, describeSelection, inDeadLetterTransaction, lockDeadLetters, missingIdProblems, type SelectionFlags } from './dead-selection.js'
 
 type DeadPurgeFlags = DatabaseFlags & SelectionFlags
 
-/** `txbox dead purge`: deletes dead letters for good. */
+/** `txbox dead purge`: deletes dead letters for good (the ones `dead retry` would select). */
 export function registerDeadPurgeCommand(dead: Command): void {
   const command = dead
     .command('purge')
@@ -29,15 +30,13 @@ Examples:
       const selection = deadSelection('purge', flags)
       if (!flags.yes) throw new CliError(`dead purge: this deletes ${describeSelection(selection)} for good; add --yes to confirm.`, 'usage')
       const names = tableNamesFor(flags.schema)
-      const where = selectionWhere(selection, 1)
-      const { rows } = await withDatabase(flags.databaseUrl, ({ db }) =>
-        runSql<{ message_id: string }>(db, `DELETE FROM ${names.quoted.dead} WHERE ${where.sql} RETURNING message_id`, where.params),
+      const deleted = await withDatabase(flags.databaseUrl, ({ db }) =>
+        inDeadLetterTransaction(db, async (trx) => {
+          const locked = await lockDeadLetters(trx, names, selection)
+          if (locked.length > 0) await runSql(trx, `DELETE FROM ${names.quoted.dead} WHERE id = ANY($1::bigint[])`, [locked.map((d) => d.id)])
+          return locked
+        }),
       )
-      process.stdout.write(`deleted ${rows.length} dead letter(s)\n`)
-      const missing = missingIds(
-        selection,
-        rows.map((r) => r.message_id),
-      )
-      if (missing.length > 0) throw new CliError(`no dead letter with message id ${missing.join(', ')}`)
+      reportDeadOutcome({ count: deleted.length, line: `deleted ${deleted.length} dead letter(s)` }, missingIdProblems(selection, deleted))
     })
 }

@@ -1,10 +1,19 @@
 import type { Command } from 'commander'
 import { runSql } from '../sql-executor.js'
-import { withTransaction } from '../transaction/with-transaction.js'
 import { CliError } from './cli-error.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { withDatabase } from './database.js'
-import { deadSelection, describeSelection, missingIds, type SelectionFlags, selectionWhere } from './dead-selection.js'
+import { listIds, reportDeadOutcome } from './dead-outcome.js'
+import {
+  deadSelection,
+  describeSelection,
+  inDeadLetterTransaction,
+  type LockedDeadLetter,
+  lockDeadLetters,
+  missingIdProblems,
+  type SelectionFlags,
+} from './dead-selection.js'
+import { moveDeadLetters } from './move-dead-letters.js'
 
 type DeadRetryFlags = DatabaseFlags & SelectionFlags
 
@@ -12,6 +21,8 @@ type DeadRetryFlags = DatabaseFlags & SelectionFlags
  * `txbox dead retry`: moves dead letters back into the outbox, as new rows
  * (new sequence id, attempts 0) with the same message id, topic, key, payload
  * and headers, and deletes them from the dead letters, in one transaction.
+ * A dead letter that cannot go back (its message id is in the outbox) stays,
+ * and the command names it and exits 1.
  */
 export function registerDeadRetryCommand(dead: Command): void {
   const command = dead
@@ -25,8 +36,13 @@ export function registerDeadRetryCommand(dead: Command): void {
     .addHelpText(
       'after',
       `
-A retried message goes to the end of its key's queue: messages of the same key
-published after it died stay published before it.
+A retried message goes to the end of its key's queue, like a new enqueue:
+messages of the same key published after it died stay published before it.
+
+A message id is in the outbox at most once. When several dead letters share a
+message id, the oldest goes back and the others stay; a dead letter whose
+message id a message in the outbox has taken stays too. Those are named on
+stderr and the exit code is 1: retry them once that message is published.
 
 Examples:
   $ txbox dead retry --id 01890a5d-ac96-774b-bcce-b302099a8057
@@ -39,51 +55,39 @@ Examples:
         throw new CliError(`dead retry: this re-publishes ${describeSelection(selection)}; add --yes to confirm.`, 'usage')
       }
       const names = tableNamesFor(flags.schema)
-      // The lock statement passes the lock space as $1; the move statement has no other parameter.
-      const lockWhere = selectionWhere(selection, 2)
-      const where = selectionWhere(selection, 1)
-      const result = await withDatabase(flags.databaseUrl, ({ db }) =>
-        withTransaction(db, async (trx) => {
-          // Per-key commit order: the same key lock enqueue takes, in the same
-          // (hash) order, before any new sequence id is drawn.
-          await runSql(
-            trx,
-            `SELECT count(pg_advisory_xact_lock($1::int, k.h))
-             FROM (SELECT DISTINCT hashtext(key) AS h FROM ${names.quoted.dead} WHERE key IS NOT NULL AND ${lockWhere.sql} ORDER BY 1) AS k`,
-            [names.locks.keys, ...lockWhere.params],
-          )
-          const { rows } = await runSql<{ picked: string[] | null; moved: string[] | null }>(
-            trx,
-            `WITH picked AS (
-               SELECT id, message_id, topic, key, payload, headers FROM ${names.quoted.dead}
-               WHERE ${where.sql} ORDER BY id FOR UPDATE
-             ), moved AS (
-               INSERT INTO ${names.quoted.outbox} (message_id, topic, key, payload, headers)
-               SELECT message_id, topic, key, payload, headers FROM picked ORDER BY id
-               ON CONFLICT (message_id) DO NOTHING
-               RETURNING message_id
-             ), removed AS (
-               DELETE FROM ${names.quoted.dead} d USING picked p, moved m
-               WHERE d.id = p.id AND m.message_id = p.message_id
-               RETURNING d.message_id
-             )
-             SELECT (SELECT array_agg(message_id) FROM picked) AS picked,
-                    (SELECT array_agg(message_id) FROM removed) AS moved`,
-            where.params,
-          )
-          const moved = rows[0]?.moved ?? []
+      const { locked, moved } = await withDatabase(flags.databaseUrl, ({ db }) =>
+        inDeadLetterTransaction(db, async (trx) => {
+          const locked = await lockDeadLetters(trx, names, selection)
+          const moved = await moveDeadLetters(trx, names, locked)
           // A running relay wakes now instead of at its next poll.
           if (moved.length > 0) await runSql(trx, 'SELECT pg_notify($1, $2)', [names.channel, ''])
-          return { picked: rows[0]?.picked ?? [], moved }
+          return { locked, moved }
         }),
       )
-      const movedSet = new Set(result.moved)
-      const skipped = result.picked.filter((id) => !movedSet.has(id))
-      const missing = missingIds(selection, result.picked)
-      process.stdout.write(`moved ${result.moved.length} dead letter(s) back into the outbox\n`)
-      if (skipped.length > 0) {
-        process.stderr.write(`txbox: kept ${skipped.length} dead letter(s) whose message id is already in the outbox: ${skipped.join(', ')}\n`)
-      }
-      if (missing.length > 0) throw new CliError(`no dead letter with message id ${missing.join(', ')}`)
+      reportDeadOutcome({ count: moved.length, line: `moved ${moved.length} dead letter(s) back into the outbox` }, [
+        ...keptProblems(locked, moved),
+        ...missingIdProblems(selection, locked),
+      ])
     })
+}
+
+/** What to tell about the dead letters that were selected but stayed. */
+function keptProblems(locked: readonly LockedDeadLetter[], moved: readonly LockedDeadLetter[]): string[] {
+  const movedIds = new Set(moved.map((d) => d.id))
+  const movedMessageIds = new Set(moved.map((d) => d.messageId))
+  const kept = locked.filter((d) => !movedIds.has(d.id))
+  const behindAnother = kept.filter((d) => movedMessageIds.has(d.messageId)).map((d) => d.messageId)
+  const taken = kept.filter((d) => !movedMessageIds.has(d.messageId)).map((d) => d.messageId)
+  const problems: string[] = []
+  if (taken.length > 0) {
+    problems.push(
+      `kept ${taken.length} dead letter(s) whose message id is taken by a message in the outbox (a new message reused it); retry them once it is published: ${listIds(taken)}`,
+    )
+  }
+  if (behindAnother.length > 0) {
+    problems.push(
+      `kept ${behindAnother.length} dead letter(s) whose message id another dead letter just took back into the outbox (the oldest goes first); retry them once it is published: ${listIds(behindAnother)}`,
+    )
+  }
+  return problems
 }

@@ -1,3 +1,7 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { TableNames } from '../schema/table-names.js'
+import { runSql } from '../sql-executor.js'
+import { withTransaction } from '../transaction/with-transaction.js'
 import { CliError } from './cli-error.js'
 
 /** Which dead letters a `txbox dead retry|purge` command acts on. */
@@ -8,6 +12,14 @@ export interface SelectionFlags {
   topic?: string
   all?: boolean
   yes?: boolean
+}
+
+/** A dead letter a command selected and holds locked until its transaction ends. */
+export interface LockedDeadLetter {
+  /** The dead table's id (the outbox id the message had): unique, unlike the message id. */
+  readonly id: string
+  readonly messageId: string
+  readonly key: string | null
 }
 
 /** Exactly one of --id, --topic, --all; anything else is a usage error. */
@@ -21,13 +33,42 @@ export function deadSelection(command: string, flags: SelectionFlags): DeadSelec
   return { kind: 'all' }
 }
 
-/** A WHERE condition on the dead table for `selection`, its parameter at `$${param}`. */
-export function selectionWhere(selection: DeadSelection, param: number): { sql: string; params: unknown[] } {
+/**
+ * Runs `fn` in a READ COMMITTED transaction, whatever the server's
+ * default_transaction_isolation: each statement then sees what committed
+ * before it started, so a statement run after waiting for a lock sees the
+ * work of the transaction it waited for. Under REPEATABLE READ or
+ * SERIALIZABLE it would keep the first statement's snapshot and fail with a
+ * serialization error on a row that transaction wrote (a message id it took).
+ */
+export function inDeadLetterTransaction<T>(db: Kysely<any>, fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+  return withTransaction(db, fn, { isolationLevel: 'read committed' })
+}
+
+/**
+ * The one selection of `txbox dead retry` and `txbox dead purge`: locks the
+ * dead letters `selection` matches now (FOR UPDATE, in id order, so that two
+ * commands never deadlock on each other) and returns them. The command then
+ * acts on exactly these rows, by their id: a dead letter added after this
+ * statement is not part of it, and one a concurrent command deleted first is
+ * skipped (FOR UPDATE waits for that command and drops rows it deleted).
+ */
+export async function lockDeadLetters(trx: Transaction<any>, names: TableNames, selection: DeadSelection): Promise<LockedDeadLetter[]> {
+  const where = selectionWhere(selection)
+  const { rows } = await runSql<{ id: string; message_id: string; key: string | null }>(
+    trx,
+    `SELECT id::text AS id, message_id, key FROM ${names.quoted.dead} WHERE ${where.sql} ORDER BY id FOR UPDATE`,
+    where.params,
+  )
+  return rows.map((r) => ({ id: r.id, messageId: r.message_id, key: r.key }))
+}
+
+function selectionWhere(selection: DeadSelection): { sql: string; params: unknown[] } {
   switch (selection.kind) {
     case 'ids':
-      return { sql: `message_id = ANY($${param}::text[])`, params: [selection.ids] }
+      return { sql: 'message_id = ANY($1::text[])', params: [selection.ids] }
     case 'topic':
-      return { sql: `topic = $${param}::text`, params: [selection.topic] }
+      return { sql: 'topic = $1::text', params: [selection.topic] }
     case 'all':
       return { sql: 'true', params: [] }
   }
@@ -40,9 +81,10 @@ export function describeSelection(selection: DeadSelection): string {
   return 'every dead letter'
 }
 
-/** The ids asked for with --id that matched no dead letter. */
-export function missingIds(selection: DeadSelection, found: readonly string[]): string[] {
+/** The problem to report when ids asked for with --id matched no dead letter (none or one line). */
+export function missingIdProblems(selection: DeadSelection, found: readonly LockedDeadLetter[]): string[] {
   if (selection.kind !== 'ids') return []
-  const seen = new Set(found)
-  return selection.ids.filter((id) => !seen.has(id))
+  const seen = new Set(found.map((d) => d.messageId))
+  const missing = selection.ids.filter((id) => !seen.has(id))
+  return missing.length > 0 ? [`no dead letter with message id ${missing.join(', ')}`] : []
 }

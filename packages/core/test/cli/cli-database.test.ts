@@ -1,12 +1,14 @@
-import { createRelay, enqueueOnCommit, migrationSql, withTransaction } from '@txbox/core'
+import { createRelay, migrationSql } from '@txbox/core'
 import { recordingPublisher, useTestDatabase } from '@txbox/testing'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { ensureCliBuilt, runCli } from './cli-process.js'
+import { deadLetterFixture } from './dead-letter-fixture.js'
 
 const t = useTestDatabase('cli')
 const env = () => ({ DATABASE_URL: t.url })
 const txbox = (...args: string[]) => runCli([...args, '--schema', t.schema], { env: env() })
+const { enqueue, makeDead, clear } = deadLetterFixture(t)
 
 beforeAll(ensureCliBuilt, 180_000)
 
@@ -14,31 +16,6 @@ async function tables(): Promise<string[]> {
   const { rows } = await sql<{ table_name: string }>`
     select table_name from information_schema.tables where table_schema = ${t.schema} order by 1`.execute(t.db)
   return rows.map((r) => r.table_name)
-}
-
-async function enqueue(messages: { topic: string; key?: string; payload: unknown; headers?: Record<string, string>; delay?: number }[]): Promise<string[]> {
-  return withTransaction(t.db, (trx) => enqueueOnCommit(trx, messages, { schema: t.schema }))
-}
-
-/** Enqueues messages and lets a relay whose publisher rejects them move them to the dead letters. */
-async function makeDead(messages: { topic: string; key?: string; payload: unknown; headers?: Record<string, string> }[]): Promise<string[]> {
-  const ids = await enqueue(messages)
-  const publisher = recordingPublisher()
-  publisher.failWhen((m) => (ids.includes(m.messageId) ? Object.assign(new Error('broker said no'), { permanent: true }) : undefined))
-  const relay = createRelay({ db: t.db, publisher, schema: t.schema, maxAttempts: 1 })
-  // A failing head message holds back its key's later ones: one cycle per wave.
-  for (let cycle = 0; cycle < messages.length; cycle++) {
-    const left = await t.db.selectFrom(`${t.schema}.outbox`).select('id').where('message_id', 'in', ids).execute()
-    if (left.length === 0) break
-    await relay.runOnce()
-  }
-  const dead = await t.db.selectFrom(`${t.schema}.outbox_dead`).select('message_id').where('message_id', 'in', ids).execute()
-  if (dead.length !== ids.length) throw new Error(`makeDead: ${dead.length} of ${ids.length} messages reached the dead letters`)
-  return ids
-}
-
-async function clear(): Promise<void> {
-  await sql`truncate ${sql.id(t.schema, 'outbox')}, ${sql.id(t.schema, 'outbox_dead')}`.execute(t.db)
 }
 
 describe('txbox migrate', () => {
