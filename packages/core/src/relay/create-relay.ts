@@ -173,7 +173,7 @@ class OutboxRelay extends EventEmitter implements Relay {
     try {
       await runSql(this.o.db, `SELECT 1 FROM ${this.o.names.quoted.outbox} LIMIT 0`)
     } catch (error) {
-      if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(this.o.names.quoted.outbox, { cause: error, schema: this.o.names.schema })
+      if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(this.o.names.quoted.outbox, { cause: error, tables: this.o.names })
       throw error
     }
   }
