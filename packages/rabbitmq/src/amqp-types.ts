@@ -31,7 +31,8 @@ export interface AmqpPublishOptions {
   mandatory: boolean
   messageId: string
   contentType: string
-  timestamp: number
+  /** Left out when the message's creation time is not a count of seconds since 1970. */
+  timestamp?: number
   headers: Record<string, string>
 }
 
@@ -45,6 +46,8 @@ interface AmqpChannelEvents {
 
 /** A channel in confirm mode: `publish` takes a callback called on ack (no error) or nack / channel close (an error). */
 export interface AmqpConfirmChannel extends AmqpChannelEvents {
+  /** amqplib's connection under the channel: `frameMax` is the frame_max it negotiated with the broker. */
+  readonly connection?: { readonly frameMax?: number } | undefined
   publish(exchange: string, routingKey: string, content: Buffer, options: AmqpPublishOptions, callback: (error: unknown) => void): boolean
   assertExchange(exchange: string, type: string, options: { durable: boolean }): Promise<unknown>
   close(): Promise<void>
@@ -66,7 +69,8 @@ export interface AmqpConnection {
   createConfirmChannel(): Promise<AmqpConfirmChannel>
   createChannel(): Promise<AmqpChannel>
   close(): Promise<void>
-  on(event: 'close', listener: () => void): unknown
+  /** `error` is why the broker closed it (e.g. `rabbitmqctl close_connection`), if it did. */
+  on(event: 'close', listener: (error?: Error) => void): unknown
   on(event: 'error', listener: (error: Error) => void): unknown
   removeListener(event: string, listener: (...args: any[]) => void): unknown
 }
