@@ -46,8 +46,6 @@ interface AmqpChannelEvents {
 
 /** A channel in confirm mode: `publish` takes a callback called on ack (no error) or nack / channel close (an error). */
 export interface AmqpConfirmChannel extends AmqpChannelEvents {
-  /** amqplib's connection under the channel: `frameMax` is the frame_max it negotiated with the broker. */
-  readonly connection?: { readonly frameMax?: number } | undefined
   publish(exchange: string, routingKey: string, content: Buffer, options: AmqpPublishOptions, callback: (error: unknown) => void): boolean
   assertExchange(exchange: string, type: string, options: { durable: boolean }): Promise<unknown>
   close(): Promise<void>

@@ -201,7 +201,14 @@ class RabbitmqPublisher implements Publisher {
       const failure = new Error(`rabbitmqPublisher: the routingKey function returned ${routingKey === null ? 'null' : typeof routingKey} for message ${message.messageId}; it must return a string.`)
       return { ok: false, result: { ok: false, error: failure } }
     }
-    const encoded = encodeMessage(message, routingKey, frameMax)
+    let encoded: ReturnType<typeof encodeMessage>
+    try {
+      encoded = encodeMessage(message, routingKey, frameMax)
+    } catch (error) {
+      // A message the relay did not build (a field of the wrong type): fail it alone rather than the whole call.
+      const failure = new Error(`rabbitmqPublisher: could not encode message ${message.messageId}: ${describe(error)}`, { cause: error })
+      return { ok: false, result: { ok: false, error: failure } }
+    }
     if (!encoded.ok) {
       const failure = new RabbitmqPublishError(
         'unpublishable',
@@ -353,9 +360,13 @@ function end(open: OpenChannel): void {
   open.ended.abort()
 }
 
-/** The frame_max amqplib negotiated for the channel's connection. */
+/**
+ * The frame_max amqplib negotiated for the channel's connection. amqplib
+ * keeps it on the connection object under every channel (`channel.connection`),
+ * which its published types do not declare.
+ */
 function frameMaxOf(channel: AmqpConfirmChannel): number {
-  const frameMax = channel.connection?.frameMax
+  const frameMax = (channel as { connection?: { frameMax?: unknown } }).connection?.frameMax
   return typeof frameMax === 'number' && frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX
 }
 

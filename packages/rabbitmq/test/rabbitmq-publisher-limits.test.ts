@@ -10,7 +10,7 @@
 import type { OutboxMessage, PublishResult } from '@txbox/core'
 import { type AmqpConnection, RabbitmqPublishError, rabbitmqPublisher } from '@txbox/rabbitmq'
 import { serviceUrls, uniqueName, waitFor, waitForValue } from '@txbox/testing'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { type Admin, type AdminChannel, connectionPids, openAdmin } from './broker.js'
 
 const url = serviceUrls().amqpUrl
@@ -80,6 +80,11 @@ beforeAll(async () => {
     .queue
   queues.push(full)
   await channel.bindQueue(full, exchange, fullTopic)
+})
+
+// Each test reads okQueue exactly: start it empty, whatever the test before it left.
+beforeEach(async () => {
+  await drain(okQueue)
 })
 
 afterAll(async () => {
