@@ -1,7 +1,7 @@
 import type { OutboxMessage, PublishContext, Publisher, PublishResult } from '@txbox/core'
 import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './amqp-types.js'
 import { AmqpConnectionSlot } from './connect-amqp.js'
-import { encodeMessage } from './encode-message.js'
+import { type EncodedMessage, encodeMessage } from './encode-message.js'
 import { RabbitmqPublishError } from './errors/rabbitmq-publish-error.js'
 import { type RabbitmqPublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbitmq-config.js'
 
@@ -201,7 +201,7 @@ class RabbitmqPublisher implements Publisher {
       const failure = new Error(`rabbitmqPublisher: the routingKey function returned ${routingKey === null ? 'null' : typeof routingKey} for message ${message.messageId}; it must return a string.`)
       return { ok: false, result: { ok: false, error: failure } }
     }
-    let encoded: ReturnType<typeof encodeMessage>
+    let encoded: EncodedMessage
     try {
       encoded = encodeMessage(message, routingKey, frameMax)
     } catch (error) {

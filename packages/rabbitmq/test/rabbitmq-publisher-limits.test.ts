@@ -192,6 +192,19 @@ describe('rabbitmqPublisher: what AMQP cannot carry', () => {
     }
   })
 
+  test('a routingKey function that returns something other than a string fails that message for a retry, before amqplib sees it; its neighbours are published', async () => {
+    const publisher = rabbitmqPublisher({ url, exchange, routingKey: (m) => (m.headers.odd === 'yes' ? (42 as unknown as string) : m.topic) })
+    try {
+      const batch = [message(), message({ headers: { odd: 'yes' } }), message()]
+      const results = await publisher.publish(batch, { signal: signal() })
+      expect(results.map(outcome)).toEqual(['ok', 'retry', 'ok'])
+      expect(errorOf(results[1]).message).toContain('returned number')
+      expect((await drain(okQueue)).sort()).toEqual([batch[0]?.messageId, batch[2]?.messageId].sort())
+    } finally {
+      await publisher.close?.()
+    }
+  })
+
   test('headers that are not strings (rows written by other tools) are refused for good, and headers stored as null mean none', async () => {
     const publisher = rabbitmqPublisher({ url, exchange })
     try {
