@@ -31,7 +31,8 @@ export interface AmqpPublishOptions {
   mandatory: boolean
   messageId: string
   contentType: string
-  timestamp: number
+  /** Left out when the message's creation time is not a count of seconds since 1970. */
+  timestamp?: number
   headers: Record<string, string>
 }
 
@@ -66,7 +67,8 @@ export interface AmqpConnection {
   createConfirmChannel(): Promise<AmqpConfirmChannel>
   createChannel(): Promise<AmqpChannel>
   close(): Promise<void>
-  on(event: 'close', listener: () => void): unknown
+  /** `error` is why the broker closed it (e.g. `rabbitmqctl close_connection`), if it did. */
+  on(event: 'close', listener: (error?: Error) => void): unknown
   on(event: 'error', listener: (error: Error) => void): unknown
   removeListener(event: string, listener: (...args: any[]) => void): unknown
 }

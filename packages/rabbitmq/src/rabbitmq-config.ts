@@ -1,5 +1,6 @@
 import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
 import type { AmqpConnection } from './amqp-types.js'
+import { SHORT_STRING_MAX_BYTES } from './encode-message.js'
 import type { RabbitmqMessage } from './rabbitmq-message.js'
 
 /**
@@ -32,7 +33,8 @@ export type RabbitmqPublisherOptions = RabbitmqConnectionOptions & {
   exchange: string
   /**
    * The routing key: a fixed string, or a function of the message.
-   * Default: the message's topic.
+   * Default: the message's topic. At most 255 bytes of UTF-8 (AMQP's limit):
+   * a message whose routing key is longer is refused as permanent.
    */
   routingKey?: string | ((message: OutboxMessage) => string)
   /**
@@ -109,11 +111,18 @@ export function resolvePublisherOptions(options: RabbitmqPublisherOptions): Reso
   if (typeof options.exchange !== 'string') {
     throw new InvalidOptionError('exchange', `${where}: exchange must be the name of the exchange to publish to (a string; '' for the default exchange).`)
   }
+  if (Buffer.byteLength(options.exchange, 'utf8') > SHORT_STRING_MAX_BYTES) {
+    throw new InvalidOptionError('exchange', `${where}: exchange is ${Buffer.byteLength(options.exchange, 'utf8')} bytes of UTF-8; AMQP names hold at most 255 bytes.`)
+  }
   const { routingKey } = options
   let route: (message: OutboxMessage) => string
   if (routingKey === undefined) route = (m) => m.topic
-  else if (typeof routingKey === 'string') route = () => routingKey
-  else if (typeof routingKey === 'function') route = routingKey
+  else if (typeof routingKey === 'string') {
+    if (Buffer.byteLength(routingKey, 'utf8') > SHORT_STRING_MAX_BYTES) {
+      throw new InvalidOptionError('routingKey', `${where}: routingKey is ${Buffer.byteLength(routingKey, 'utf8')} bytes of UTF-8; AMQP routing keys hold at most 255 bytes.`)
+    }
+    route = () => routingKey
+  } else if (typeof routingKey === 'function') route = routingKey
   else throw new InvalidOptionError('routingKey', `${where}: routingKey must be a string or a function (message) => string.`)
   if (options.assertExchange !== undefined && typeof options.assertExchange !== 'boolean') {
     throw new InvalidOptionError('assertExchange', `${where}: assertExchange must be true or false.`)

@@ -1,12 +1,16 @@
 // A TCP proxy in front of RabbitMQ that can hold the broker's replies, so a
-// test can have the broker close a connection while its confirms are in flight.
+// test can have the broker close a connection while its confirms are in flight,
+// or hold what the client sends, so the broker closes it before it saw them.
 import { connect, createServer, type Socket } from 'node:net'
 
 export interface HoldingProxy {
   /** The amqp URL through the proxy. */
   readonly url: string
-  /** From now on, bytes from the broker are held back instead of forwarded. */
-  hold(): void
+  /**
+   * From now on, bytes from the broker (default) or to the broker are held
+   * back instead of forwarded; the other direction still flows.
+   */
+  hold(direction?: 'from-broker' | 'to-broker'): void
   /** Bytes held back so far. */
   heldBytes(): number
   /**
@@ -26,18 +30,21 @@ interface Pipe {
 
 export async function holdingProxy(target: string): Promise<HoldingProxy> {
   const to = new URL(target)
-  let holding = false
+  let holding: 'from-broker' | 'to-broker' | undefined
   const pipes = new Set<Pipe>()
   const server = createServer((client) => {
     const pipe: Pipe = { client, upstream: connect(Number(to.port || 5672), to.hostname), held: 0 }
     pipes.add(pipe)
-    client.on('data', (data) => pipe.upstream.write(data))
+    client.on('data', (data) => {
+      if (holding === 'to-broker') pipe.held += data.length
+      else pipe.upstream.write(data)
+    })
     pipe.upstream.on('data', (data) => {
-      if (holding) pipe.held += data.length
+      if (holding === 'from-broker') pipe.held += data.length
       else client.write(data)
     })
     pipe.upstream.on('close', () => {
-      if (!holding) client.destroy()
+      if (holding !== 'from-broker') client.destroy()
     })
     client.on('close', () => {
       pipes.delete(pipe)
@@ -54,12 +61,12 @@ export async function holdingProxy(target: string): Promise<HoldingProxy> {
   url.port = String(address.port)
   return {
     url: url.toString(),
-    hold() {
-      holding = true
+    hold(direction = 'from-broker') {
+      holding = direction
     },
     heldBytes: () => [...pipes].reduce((sum, pipe) => sum + pipe.held, 0),
     release() {
-      holding = false
+      holding = undefined
       for (const pipe of pipes) if (pipe.held > 0 || pipe.upstream.destroyed) pipe.client.destroy()
     },
     async close() {

@@ -1,8 +1,9 @@
 import { InvalidOptionError, type OutboxMessage, TxboxError } from '@txbox/core'
 import { RabbitmqPublishError, rabbitmqPublisher } from '@txbox/rabbitmq'
-import { serviceUrls, uniqueName, waitForValue } from '@txbox/testing'
+import { serviceUrls, uniqueName, waitFor, waitForValue } from '@txbox/testing'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type Admin, type AdminChannel, connectionPids, openAdmin } from './broker.js'
+import { type Admin, type AdminChannel, closeConnectionsNamed, connectionPids, openAdmin } from './broker.js'
+import { holdingProxy } from './holding-proxy.js'
 
 const url = serviceUrls().amqpUrl
 const exchange = uniqueName('rmq_pub')
@@ -174,7 +175,12 @@ describe('rabbitmqPublisher', () => {
       await channel.deleteExchange(own)
       const broken = await publisher.publish([message({ topic: 'k' }), message({ topic: 'k' }), message({ topic: 'k' })], { signal: signal() })
       expect(broken.map((r) => r.ok)).toEqual([false, false, false])
-      for (const r of broken) expect((r as { error: RabbitmqPublishError }).error.reason).toMatch(/channel-closed|unavailable/)
+      for (const r of broken) {
+        expect((r as { error: RabbitmqPublishError }).error.reason).toMatch(/channel-closed|unavailable/)
+        expect(r.ok === false && r.permanent).toBeFalsy()
+        // The broker's reason, not amqplib's bare "channel closed".
+        expect((r as { error: Error }).error.message).toContain('404')
+      }
       await channel.assertExchange(own, 'topic', { durable: true })
       await channel.bindQueue(queue, own, 'k')
       const again = message({ topic: 'k' })
@@ -182,6 +188,41 @@ describe('rabbitmqPublisher', () => {
       expect((await getOne(queue)).properties.messageId).toBe(again.messageId)
     } finally {
       await publisher.close?.()
+    }
+  })
+
+  test('a connection the broker closes (rabbitmqctl close_connection) before it saw the messages fails them for a retry, saying why; none is reported published, and the next call goes out on a new connection', async () => {
+    const proxy = await holdingProxy(url)
+    const name = uniqueName('rmq_pub_forced')
+    const publisher = rabbitmqPublisher({ url: proxy.url, exchange, connectionName: name })
+    try {
+      const topic = `${exchange}.forced`
+      const queue = await boundQueue(topic)
+      const first = message({ topic })
+      expect(await publisher.publish([first], { signal: signal() })).toEqual([{ ok: true }])
+      // The broker never receives the next batch: it closes the connection with its confirms still to come.
+      proxy.hold('to-broker')
+      const lost = [message({ topic }), message({ topic }), message({ topic })]
+      const results = publisher.publish(lost, { signal: AbortSignal.timeout(10_000) })
+      await waitFor(() => proxy.heldBytes() > 0)
+      const [killed] = await closeConnectionsNamed(name)
+      for (const r of await results) {
+        expect(r.ok).toBe(false)
+        if (r.ok) continue
+        expect(r.permanent).toBeFalsy()
+        expect((r.error as RabbitmqPublishError).reason).toBe('channel-closed')
+        expect(r.error.message).toContain('CONNECTION_FORCED - txbox test: broker closes the connection')
+      }
+      proxy.release()
+      const again = message({ topic })
+      expect(await publisher.publish([again], { signal: signal() })).toEqual([{ ok: true }])
+      expect((await connectionPids(name)).filter((pid) => pid !== killed)).toHaveLength(1)
+      expect((await getOne(queue)).properties.messageId).toBe(first.messageId)
+      expect((await getOne(queue)).properties.messageId).toBe(again.messageId)
+      expect((await channel.checkQueue(queue)).messageCount).toBe(0)
+    } finally {
+      await publisher.close?.()
+      await proxy.close()
     }
   })
 

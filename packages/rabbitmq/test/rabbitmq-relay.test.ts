@@ -79,6 +79,35 @@ describe('rabbitmqPublisher through the relay', () => {
     }
   })
 
+  test('a message whose headers do not fit in one AMQP frame goes to the dead letters on its first attempt; its neighbours are published on that same cycle, on the same connection', async () => {
+    const connectionName = uniqueName('rmq_relay_frame')
+    const publisher = rabbitmqPublisher({ url: serviceUrls().amqpUrl, exchange, connectionName })
+    const relay = createRelay({ db: t.db, publisher, schema: t.schema, backoff: { initialDelay: 1, maxDelay: 1 } })
+    try {
+      const topic = `${exchange}.frame`
+      const { received } = await collect(topic)
+      const ids = await withTransaction(t.db, (trx) =>
+        enqueueOnCommit(
+          trx,
+          [1, 2, 3, 4].map((seq) => ({ topic, key: `k${seq}`, payload: { seq }, headers: seq === 2 ? { big: 'x'.repeat(200_000) } : {} })),
+          { schema: t.schema },
+        ),
+      )
+      await relay.runOnce()
+      const [pid] = await connectionPids(connectionName)
+      expect(pid).toBeDefined()
+      expect(await outboxRows()).toEqual([])
+      expect(await deadRows()).toEqual([{ message_id: ids[1], attempts: 1, last_error: expect.stringContaining('headers') }])
+      await waitFor(() => received.length >= 3)
+      expect(received.map((m) => m.seq)).toEqual([1, 3, 4])
+      expect(await connectionPids(connectionName)).toEqual([pid])
+    } finally {
+      await relay.stop()
+      await publisher.close?.()
+      await sql`delete from ${sql.table(`${t.schema}.outbox_dead`)}`.execute(t.db)
+    }
+  })
+
   test("per-key order: an unroutable head message holds back its key's later messages, and not the other keys", async () => {
     const publisher = rabbitmqPublisher({ url: serviceUrls().amqpUrl, exchange })
     const relay = createRelay({ db: t.db, publisher, schema: t.schema, backoff: { initialDelay: 1, maxDelay: 1 } })

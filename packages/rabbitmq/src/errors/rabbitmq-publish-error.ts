@@ -7,11 +7,16 @@ import { TxboxError } from '@txbox/core'
  * - `channel-closed`: the channel or connection closed before the broker confirmed it;
  * - `unavailable`: no channel could be opened (broker down, exchange missing, ...);
  * - `aborted`: the relay stopped waiting (its publish timeout) before the broker confirmed it;
- * - `closed`: the publisher was closed.
+ * - `closed`: the publisher was closed;
+ * - `unpublishable`: AMQP cannot carry the message as it is (a routing key,
+ *   messageId or header name over 255 bytes of UTF-8, a header value that is
+ *   not a string, headers too large for one frame). It was never sent.
  *
- * None is permanent: the message stays in the outbox and is retried.
+ * `unpublishable` is permanent: the relay moves the message to the dead
+ * letters at once. All others are not: the message stays in the outbox and is
+ * retried.
  */
-export type RabbitmqPublishFailure = 'returned' | 'nacked' | 'channel-closed' | 'unavailable' | 'aborted' | 'closed'
+export type RabbitmqPublishFailure = 'returned' | 'nacked' | 'channel-closed' | 'unavailable' | 'aborted' | 'closed' | 'unpublishable'
 
 /**
  * A message the RabbitMQ publisher could not get confirmed (code
