@@ -30,6 +30,18 @@ export interface ClaimResult {
    * may not be their keys' heads, so the caller must roll back and claim again.
    */
   readonly consistent: boolean
+  /**
+   * Lanes (blocking mode) where the claim passed over ready rows of keys
+   * with a failed row, and up to which id (exclusive; null: the whole lane):
+   * see holdBackSql, which takes them out of the claim's way.
+   */
+  readonly passedOver: readonly LaneRange[]
+}
+
+/** A lane's ready rows below `upto` (all of them when null). */
+export interface LaneRange {
+  readonly lane: number
+  readonly upto: string | null
 }
 
 const statements = new Map<string, string>()
@@ -82,53 +94,62 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
   const cached = statements.get(cacheKey)
   if (cached) return cached
   const o = names.quoted.outbox
-  // What a lane may still add: the batch's remaining room, capped per lane.
-  const room = 'least($5::int, $4::int - w.rows_seen)'
-  const blockedKeys = `ARRAY(SELECT b.key FROM ${o} b
-               WHERE b.lane = l.lane AND b.attempts > 0 AND b.available_at > now() AND b.key IS NOT NULL)`
-  const notBlocked = blockKeyOnFailure ? `\n             AND (o.key IS NULL OR o.key <> ALL (${blockedKeys}))` : ''
-  // In blocking mode a key's failed rows share its head's schedule: take
-  // every due failed keyed row of an unblocked key (they must come with the
-  // key's later rows). In non-blocking mode failed rows are unordered
-  // retries, bounded like the rest.
+  const failedKeys = (due: string) => `ARRAY(SELECT b.key FROM ${o} b
+               WHERE b.lane = l.lane AND b.attempts > 0${due} AND b.key IS NOT NULL)`
+  // Blocking mode: the lane's keys with a failed row (their ready rows wait),
+  // and those with a failed row not yet due (their due failed rows wait too).
+  const blocked = blockKeyOnFailure
+    ? `CASE WHEN lk.locked THEN ${failedKeys('')} ELSE '{}'::text[] END AS keys,
+           CASE WHEN lk.locked THEN ${failedKeys(' AND b.available_at > now()')} ELSE '{}'::text[] END AS not_due`
+    : `'{}'::text[] AS keys, '{}'::text[] AS not_due`
+  const readyFilter = blockKeyOnFailure ? ' AND (o.key IS NULL OR o.key <> ALL (bk.keys))' : ''
+  // In blocking mode a key's failed rows share its head's schedule: all of a
+  // key's due failed rows come together, in id order, once none is still
+  // waiting. In non-blocking mode failed rows are unordered retries, bounded
+  // like the rest.
   const dueFailed = blockKeyOnFailure
     ? `UNION ALL
           (SELECT o.id, o.ctid FROM ${o} o
-           WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NOT NULL
-             AND o.key <> ALL (${blockedKeys}))
+           WHERE lk.locked AND o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NOT NULL
+             AND o.key <> ALL (bk.not_due))
           UNION ALL
           (SELECT o.id, o.ctid FROM ${o} o
-           WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NULL
-           ORDER BY o.lane, o.available_at LIMIT ${room})`
+           WHERE lk.locked AND o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NULL
+           ORDER BY o.lane, o.available_at LIMIT l.room)`
     : `UNION ALL
           (SELECT o.id, o.ctid FROM ${o} o
-           WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now()
-           ORDER BY o.lane, o.available_at LIMIT ${room})`
+           WHERE lk.locked AND o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now()
+           ORDER BY o.lane, o.available_at LIMIT l.room)`
   const text = `WITH RECURSIVE walk AS (
-  SELECT 0 AS pos, false AS locked, 0 AS rows_seen, 0 AS lanes_locked, '{}'::tid[] AS ids
+  SELECT 0 AS pos, 0 AS rows_seen, 0 AS lanes_locked, '{}'::tid[] AS ids,
+         NULL::smallint AS lane, false AS held_back, NULL::bigint AS upto
   UNION ALL
-  SELECT w.pos + 1, lk.locked, w.rows_seen + cardinality(p.ids), w.lanes_locked + lk.locked::int, p.ids
+  SELECT w.pos + 1, w.rows_seen + p.n, w.lanes_locked + lk.locked::int, p.ids,
+         l.lane, cardinality(bk.keys) > 0, CASE WHEN p.n >= l.room THEN p.upto END
   FROM walk w
-  CROSS JOIN LATERAL (SELECT ((w.pos + $1::int) % ${LANE_COUNT})::smallint AS lane) l
+  CROSS JOIN LATERAL (
+    -- room: what the lane may still add, the batch's remaining room capped per lane.
+    SELECT ((w.pos + $1::int) % ${LANE_COUNT})::smallint AS lane, least($5::int, $4::int - w.rows_seen) AS room
+  ) l
   CROSS JOIN LATERAL (
     SELECT CASE WHEN (SELECT true FROM ${o} o WHERE o.lane = l.lane AND o.available_at IS NULL ORDER BY o.lane, o.id LIMIT 1)
                   OR (SELECT true FROM ${o} o WHERE o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now()
                       ORDER BY o.lane, o.available_at LIMIT 1)
                 THEN pg_try_advisory_xact_lock($2::int, l.lane) ELSE false END AS locked
+    OFFSET 0 -- evaluated once: not inlined into each use of lk.locked
   ) lk
+  -- OFFSET 0: computed once per lane, not once for each use.
+  CROSS JOIN LATERAL (SELECT ${blocked} OFFSET 0) bk
   CROSS JOIN LATERAL (
-    SELECT CASE WHEN lk.locked THEN ARRAY(
-      SELECT c.ctid FROM (
+    SELECT coalesce(array_agg(c.ctid), '{}') AS ids, count(*)::int AS n, max(c.id) AS upto FROM (
+      SELECT c.id, c.ctid FROM (
           (SELECT o.id, o.ctid FROM ${o} o
-           WHERE o.lane = l.lane AND o.available_at IS NULL${notBlocked}
-           ORDER BY o.lane, o.id LIMIT ${room})
+           WHERE lk.locked AND o.lane = l.lane AND o.available_at IS NULL${readyFilter}
+           ORDER BY o.lane, o.id LIMIT l.room)
           ${dueFailed}
       ) c
-      ORDER BY c.id LIMIT ${room}
-    ) ELSE '{}'::tid[] END AS ids
-    -- OFFSET 0 keeps this subquery from being pulled up: pulled up, p.ids is
-    -- computed once for each of its two uses (measured: every lane scanned twice).
-    OFFSET 0
+      ORDER BY c.id LIMIT l.room
+    ) c
   ) p
   WHERE w.pos < ${LANE_COUNT} AND w.rows_seen < $4::int AND w.lanes_locked < $3::int
 ),
@@ -141,8 +162,10 @@ claimed AS (
     o.attempts, (extract(epoch FROM o.created_at) * 1000)::float8 AS created_ms,
     (extract(epoch FROM o.available_at) * 1000)::float8 AS available_ms, o.last_error
 )
-SELECT s.selected, c.* FROM (
+SELECT s.selected, s.held_lanes, s.held_upto, c.* FROM (
   SELECT coalesce(cardinality(ids), 0) AS selected,
+         (SELECT array_agg(w.lane ORDER BY w.lane) FROM walk w WHERE w.held_back) AS held_lanes,
+         (SELECT array_agg(w.upto::text ORDER BY w.lane) FROM walk w WHERE w.held_back) AS held_upto,
          set_config('idle_in_transaction_session_timeout', $6::text, true) AS idle_timeout,
          set_config('statement_timeout', $7::text, true) AS statement_timeout
   FROM chosen
@@ -166,16 +189,17 @@ export function claimBatchParams(names: TableNames, options: ClaimOptions, rotat
 
 export async function claimBatch(trx: SqlRunner, names: TableNames, options: ClaimOptions): Promise<ClaimResult> {
   const rotation = Math.floor(Math.random() * LANE_COUNT)
-  const { rows } = await runSql<RawClaimedRow & { selected: number }>(
+  const { rows } = await runSql<RawClaimedRow & { selected: number; held_lanes: number[] | null; held_upto: (string | null)[] | null }>(
     trx,
     claimBatchSql(names, options.blockKeyOnFailure),
     claimBatchParams(names, options, rotation),
   )
-  const selected = rows[0]?.selected ?? 0
+  const first = rows[0]
+  const passedOver = (first?.held_lanes ?? []).map((lane, i) => ({ lane, upto: first?.held_upto?.[i] ?? null }))
   const deleted = rows.filter((r) => r.id !== null)
   // Timestamps come as epoch milliseconds: node-postgres parses a float
   // several times faster than a timestamptz, which shows at 500 rows a batch.
   // DELETE … RETURNING does not promise an order.
   deleted.sort((a, b) => compareIds(a.id, b.id))
-  return { rows: deleted.map(toClaimedRow), consistent: deleted.length === selected }
+  return { rows: deleted.map(toClaimedRow), consistent: deleted.length === (first?.selected ?? 0), passedOver }
 }

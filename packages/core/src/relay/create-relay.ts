@@ -4,7 +4,9 @@ import type { OutboxMessage } from '../publisher.js'
 import { runSql } from '../sql-executor.js'
 import { type ClaimOptions, claimBatch } from './claim-batch.js'
 import type { ClaimedRow } from './claimed-row.js'
+import { holdBack } from './hold-back.js'
 import { promoteDelayed } from './promote-delayed.js'
+import { releaseOrphans } from './release-orphans.js'
 import { type Outcome, publishBatch } from './publish-in-waves.js'
 import type { RelayEvents } from './relay-events.js'
 import { type OutboxStats, readOutboxStats } from './relay-metrics.js'
@@ -207,10 +209,12 @@ class OutboxRelay extends EventEmitter implements Relay {
     const now = Date.now()
     if (now < this.nextDueAt && now - this.lastPromotionAt < this.o.pollInterval) return
     this.lastPromotionAt = now
-    const { promoted, nextDueAt } = await promoteDelayed(this.o.db, this.o.names, this.o.batchSize)
+    const { promoted, nextDueAt, orphans } = await promoteDelayed(this.o.db, this.o.names, this.o.batchSize)
     // A full promotion may have left more due rows: look again on the next cycle.
     this.nextDueAt = promoted >= this.o.batchSize ? now : (nextDueAt?.getTime() ?? Number.POSITIVE_INFINITY)
     if (promoted > 0) this.o.logger.debug({ promoted }, 'txbox relay: delayed messages are due')
+    const released = await releaseOrphans(this.o.db, this.o.names, orphans)
+    if (released > 0) this.o.logger.warn({ released }, 'txbox relay: released held-back messages whose key has no failed message left (was one deleted by hand?)')
   }
 
   /**
@@ -248,7 +252,10 @@ class OutboxRelay extends EventEmitter implements Relay {
           const claim = await claimBatch(trx, o.names, this.claimOptions)
           if (!claim.consistent) throw STALE_CLAIM
           const rows = claim.rows
-          if (rows.length === 0) return { rows, outcomes: new Map<string, Outcome>(), unconfirmed: [] as Unconfirmed[] }
+          if (rows.length === 0) {
+            await holdBack(trx, o.names, [], claim.passedOver)
+            return { rows, outcomes: new Map<string, Outcome>(), unconfirmed: [] as Unconfirmed[] }
+          }
           const outcomes = await publishBatch(
             o.publisher,
             rows.map((r) => r.message),
@@ -256,6 +263,7 @@ class OutboxRelay extends EventEmitter implements Relay {
           )
           const unconfirmed = this.unconfirmed(rows, outcomes)
           await settleFailures(trx, o.names, unconfirmed)
+          await holdBack(trx, o.names, keysToRelease(rows, outcomes), claim.passedOver)
           return { rows, outcomes, unconfirmed }
         })
     } catch (error) {
@@ -277,18 +285,25 @@ class OutboxRelay extends EventEmitter implements Relay {
 
   private unconfirmed(rows: readonly ClaimedRow[], outcomes: Map<string, Outcome>): Unconfirmed[] {
     const out: Unconfirmed[] = []
+    const retried = new Set<string>()
     for (const row of rows) {
       const outcome = outcomes.get(row.message.id) ?? { kind: 'unattempted' as const }
       if (outcome.kind === 'confirmed') continue
       if (outcome.kind === 'unattempted') {
-        out.push({ kind: 'unattempted', row })
+        // In blocking mode, behind a head that will be retried: held back
+        // (a failed row keeps its own state; its key is blocked by the head).
+        const heldBack = this.o.blockKeyOnFailure && row.message.attempts === 0 && row.message.key !== null && retried.has(row.message.key)
+        out.push({ kind: 'unattempted', row, heldBack })
         continue
       }
       const attempts = row.message.attempts + 1
       const error = describeError(outcome.error)
       const cause = outcome.error
       if (outcome.permanent || attempts >= this.o.maxAttempts) out.push({ kind: 'dead', row, error, cause })
-      else out.push({ kind: 'retry', row, error, cause, retryInMs: Math.max(0, this.o.retryDelay(attempts)) })
+      else {
+        out.push({ kind: 'retry', row, error, cause, retryInMs: Math.max(0, this.o.retryDelay(attempts)) })
+        if (row.message.key !== null) retried.add(row.message.key)
+      }
     }
     return out
   }
@@ -346,6 +361,23 @@ class OutboxRelay extends EventEmitter implements Relay {
       this.wakeWaiters.add(waiter)
     })
   }
+}
+
+/**
+ * Keys whose failed rows may all be gone after this batch: a failed row that
+ * was published, or a message that failed (it may have gone dead). Their held-back rows are
+ * released if no failed row of theirs is left (checked in the database).
+ */
+function keysToRelease(rows: readonly ClaimedRow[], outcomes: Map<string, Outcome>): string[] {
+  const keys = new Set<string>()
+  for (const row of rows) {
+    const { key, attempts, id } = row.message
+    if (key === null) continue
+    const outcome = outcomes.get(id)
+    // A failed key keeps its failed row unless it went dead: the database checks.
+    if ((attempts > 0 && outcome?.kind === 'confirmed') || outcome?.kind === 'failed') keys.add(key)
+  }
+  return [...keys]
 }
 
 function describeError(error: Error): string {

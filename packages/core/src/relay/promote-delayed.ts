@@ -1,5 +1,6 @@
 import type { TableNames } from '../schema/table-names.js'
 import { runSql, type SqlRunner } from '../sql-executor.js'
+import { type OrphanKey, orphanKeysSql } from './release-orphans.js'
 
 const statements = new Map<string, string>()
 
@@ -8,7 +9,9 @@ const statements = new Map<string, string>()
  * with new ids: a delayed message joins its key's order when it becomes due.
  * It takes the key's advisory lock (try-lock: a key a writer holds is promoted
  * on a later pass) so that, like enqueue, its new id is in commit order.
- * Returns how many it promoted, and when the next delayed message is due.
+ * Returns how many it promoted, when the next delayed message is due, and
+ * the keys whose held-back rows lost their failed head (see release-orphans.ts).
+ * (Held-back rows, `available_at = 'infinity'`, are not delayed messages.)
  */
 export function promoteDelayedSql(names: TableNames): string {
   const cached = statements.get(names.quoted.outbox)
@@ -26,7 +29,8 @@ export function promoteDelayedSql(names: TableNames): string {
   RETURNING 1
 )
 SELECT (SELECT count(*)::int FROM promoted) AS promoted,
-       (SELECT min(available_at) FROM ${o} WHERE attempts = 0 AND available_at IS NOT NULL AND available_at > now()) AS next_due_at`
+       (SELECT min(available_at) FROM ${o} WHERE attempts = 0 AND available_at > now() AND available_at < 'infinity') AS next_due_at,
+       ${orphanKeysSql(names)} AS orphans`
   statements.set(names.quoted.outbox, text)
   return text
 }
@@ -35,7 +39,10 @@ export async function promoteDelayed(
   db: SqlRunner,
   names: TableNames,
   limit: number,
-): Promise<{ promoted: number; nextDueAt: Date | null }> {
-  const { rows } = await runSql<{ promoted: number; next_due_at: Date | null }>(db, promoteDelayedSql(names), [limit, names.locks.keys])
-  return { promoted: rows[0]?.promoted ?? 0, nextDueAt: rows[0]?.next_due_at ?? null }
+): Promise<{ promoted: number; nextDueAt: Date | null; orphans: OrphanKey[] }> {
+  const { rows } = await runSql<{ promoted: number; next_due_at: Date | null; orphans: OrphanKey[] | null }>(db, promoteDelayedSql(names), [
+    limit,
+    names.locks.keys,
+  ])
+  return { promoted: rows[0]?.promoted ?? 0, nextDueAt: rows[0]?.next_due_at ?? null, orphans: rows[0]?.orphans ?? [] }
 }

@@ -6,8 +6,11 @@ import type { ClaimedRow } from './claimed-row.js'
 export type Unconfirmed =
   | { readonly kind: 'retry'; readonly row: ClaimedRow; readonly error: string; readonly cause: Error; readonly retryInMs: number }
   | { readonly kind: 'dead'; readonly row: ClaimedRow; readonly error: string; readonly cause: Error }
-  /** Not sent: an earlier message of its key failed in this batch. Put back as it was. */
-  | { readonly kind: 'unattempted'; readonly row: ClaimedRow }
+  /**
+   * Not sent: an earlier message of its key failed in this batch. Put back as
+   * it was, or held back (see hold-back.ts) when its key's head waits for a retry.
+   */
+  | { readonly kind: 'unattempted'; readonly row: ClaimedRow; readonly heldBack: boolean }
 
 const statements = new Map<string, string>()
 
@@ -58,7 +61,7 @@ export async function settleFailures(trx: SqlRunner, names: TableNames, items: r
     col((u) => (u.kind === 'unattempted' ? u.row.message.attempts : u.row.message.attempts + 1)),
     col((u) => (u.kind === 'unattempted' ? u.row.lastError : truncate(u.error))),
     col((u) => (u.kind === 'retry' ? u.retryInMs : null)),
-    col((u) => u.row.availableAt),
+    col((u) => (u.kind === 'unattempted' && u.heldBack ? 'infinity' : u.row.availableAt)),
     col((u) => u.row.message.createdAt),
     col((u) => u.kind === 'dead'),
   ])

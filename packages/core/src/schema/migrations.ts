@@ -93,6 +93,15 @@ CREATE TABLE IF NOT EXISTS ${q.inbox} (
 CREATE INDEX IF NOT EXISTS ${inboxTable}_processed_at_idx ON ${q.inbox} (processed_at);
 `,
   },
+  {
+    version: 2,
+    name: 'held_back_index',
+    sql: ({ quoted: q, outboxTable }) => `-- Messages held back behind their key's failed head (available_at =
+-- 'infinity', attempts = 0: out of the ready index, so claims do not walk
+-- past them). Released by key when the head is published or goes dead.
+CREATE INDEX IF NOT EXISTS ${outboxTable}_held_idx ON ${q.outbox} (key, id) WHERE available_at = 'infinity';
+`,
+  },
 ]
 
 /**

@@ -123,7 +123,7 @@ export function namesInSchema(names: Pick<TableNames, 'outboxTable' | 'deadTable
     { option: 'txbox', name: LEDGER_TABLE },
     { option: 'txbox', name: LEDGER_INDEX },
     { option: 'outboxTable', name: o },
-    ...['pkey', 'ready_idx', 'retry_idx', 'delayed_idx'].map((suffix) => ({ option: 'outboxTable' as const, name: `${o}_${suffix}` })),
+    ...['pkey', 'ready_idx', 'retry_idx', 'delayed_idx', 'held_idx'].map((suffix) => ({ option: 'outboxTable' as const, name: `${o}_${suffix}` })),
     { option: 'deadTable', name: d },
     ...['pkey', 'topic_idx', 'message_id_idx'].map((suffix) => ({ option: 'deadTable' as const, name: `${d}_${suffix}` })),
     { option: 'inboxTable', name: i },

@@ -4,6 +4,9 @@ import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { ensureCliBuilt, runCli } from './cli-process.js'
 import { deadLetterFixture } from './dead-letter-fixture.js'
+import { migrations } from '../../src/schema/migrations.js'
+
+const LATEST = migrations.at(-1)?.version
 
 const t = useTestDatabase('cli')
 const env = () => ({ DATABASE_URL: t.url })
@@ -29,11 +32,11 @@ describe('txbox migrate', () => {
   test('creates the tables, then reports the schema up to date', async () => {
     const first = await txbox('migrate')
     expect(first.code).toBe(0)
-    expect(first.stdout).toBe(`schema "${t.schema}" migrated from version 0 to 1\n`)
+    expect(first.stdout).toBe(`schema "${t.schema}" migrated from version 0 to ${LATEST}\n`)
     expect(await tables()).toEqual(expect.arrayContaining(['outbox', 'outbox_dead', 'inbox', 'txbox_migrations']))
     const second = await txbox('migrate')
     expect(second.code).toBe(0)
-    expect(second.stdout).toBe(`schema "${t.schema}" is up to date (version 1)\n`)
+    expect(second.stdout).toBe(`schema "${t.schema}" is up to date (version ${LATEST})\n`)
   })
 })
 

@@ -14,7 +14,12 @@ import { useTestDatabase } from '@txbox/testing'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { describe, expect, test } from 'vitest'
+import { migrations } from '../../src/schema/migrations.js'
 import { sqlFiles } from '../../src/schema/sql-files.js'
+
+/** Every migration's version, and the latest. */
+const ALL = migrations.map((m) => m.version)
+const LATEST = ALL.at(-1) as number
 
 const t = useTestDatabase('migrate')
 
@@ -27,10 +32,10 @@ describe('migrate', () => {
   test('creates the outbox, dead letters and inbox tables, and is idempotent', async () => {
     const schema = `${t.schema}_a`
     const first = await migrate(t.db, { schema })
-    expect(first).toEqual({ from: 0, to: 1, applied: [1] })
+    expect(first).toEqual({ from: 0, to: LATEST, applied: ALL })
     expect(await tables(schema)).toEqual(['inbox', 'outbox', 'outbox_dead', 'txbox_migrations'])
     const second = await migrate(t.db, { schema })
-    expect(second).toEqual({ from: 1, to: 1, applied: [] })
+    expect(second).toEqual({ from: LATEST, to: LATEST, applied: [] })
     await sql`drop schema ${sql.id(schema)} cascade`.execute(t.db)
   })
 
@@ -104,10 +109,10 @@ describe('each table set of a schema is migrated on its own', () => {
   test('a second outbox in a migrated schema gets its tables, and enqueue into it works', async () => {
     const schema = `${t.schema}_sets`
     try {
-      expect(await migrate(t.db, { schema })).toEqual({ from: 0, to: 1, applied: [1] })
-      expect(await migrate(t.db, { schema, ...orders })).toEqual({ from: 0, to: 1, applied: [1] })
-      expect(await migrate(t.db, { schema, ...orders })).toEqual({ from: 1, to: 1, applied: [] })
-      expect(await migrate(t.db, { schema })).toEqual({ from: 1, to: 1, applied: [] })
+      expect(await migrate(t.db, { schema })).toEqual({ from: 0, to: LATEST, applied: ALL })
+      expect(await migrate(t.db, { schema, ...orders })).toEqual({ from: 0, to: LATEST, applied: ALL })
+      expect(await migrate(t.db, { schema, ...orders })).toEqual({ from: LATEST, to: LATEST, applied: [] })
+      expect(await migrate(t.db, { schema })).toEqual({ from: LATEST, to: LATEST, applied: [] })
       await enqueueInto({ schema, ...orders })
       expect(await rowsIn(schema, 'orders_outbox')).toBe(1)
     } finally {
@@ -125,7 +130,7 @@ describe('each table set of a schema is migrated on its own', () => {
         const results = await Promise.allSettled(
           dbs.map((db, i) => migrate(db, { schema, outboxTable: `outbox_${i}`, deadTable: `outbox_${i}_dead` })),
         )
-        expect(results.map((r) => (r.status === 'fulfilled' ? r.value.applied : String(r.reason)))).toEqual(dbs.map(() => [1]))
+        expect(results.map((r) => (r.status === 'fulfilled' ? r.value.applied : String(r.reason)))).toEqual(dbs.map(() => ALL))
         for (let i = 0; i < dbs.length; i++) await enqueueInto({ schema, outboxTable: `outbox_${i}`, deadTable: `outbox_${i}_dead` })
       }
     } finally {
@@ -140,13 +145,13 @@ describe('each table set of a schema is migrated on its own', () => {
     try {
       await migrateAsPreviousRelease(events)
       await enqueueInto(events)
-      expect(await migrate(t.db, events)).toEqual({ from: 1, to: 1, applied: [] })
+      expect(await migrate(t.db, events)).toEqual({ from: 1, to: LATEST, applied: ALL.slice(1) })
       expect(await rowsIn(schema, 'events')).toBe(1)
-      expect(await migrate(t.db, { schema, ...orders })).toEqual({ from: 0, to: 1, applied: [1] })
+      expect(await migrate(t.db, { schema, ...orders })).toEqual({ from: 0, to: LATEST, applied: ALL })
       await enqueueInto({ schema, ...orders })
-      expect(await migrate(t.db, events)).toEqual({ from: 1, to: 1, applied: [] })
+      expect(await migrate(t.db, events)).toEqual({ from: LATEST, to: LATEST, applied: [] })
       const ledger = await sql<{ outbox_table: string | null }>`select outbox_table from ${sql.id(schema, 'txbox_migrations')} order by 1`.execute(t.db)
-      expect(ledger.rows.map((r) => r.outbox_table)).toEqual(['events', 'orders_outbox', null])
+      expect(ledger.rows.map((r) => r.outbox_table)).toEqual([...ALL.map(() => 'events'), ...ALL.map(() => 'orders_outbox'), null])
     } finally {
       await dropSchema(schema)
     }
@@ -157,8 +162,8 @@ describe('each table set of a schema is migrated on its own', () => {
     try {
       await migrateAsPreviousRelease({ schema })
       for (const file of sqlFiles()) await sql.raw(file.text.replaceAll('"txbox".', `"${schema}".`)).execute(t.db)
-      expect(await migrate(t.db, { schema })).toEqual({ from: 1, to: 1, applied: [] })
-      expect(await migrate(t.db, { schema, ...orders })).toEqual({ from: 0, to: 1, applied: [1] })
+      expect(await migrate(t.db, { schema })).toEqual({ from: LATEST, to: LATEST, applied: [] })
+      expect(await migrate(t.db, { schema, ...orders })).toEqual({ from: 0, to: LATEST, applied: ALL })
     } finally {
       await dropSchema(schema)
     }
