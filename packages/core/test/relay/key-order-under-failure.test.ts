@@ -1,4 +1,4 @@
-import { createRelay, enqueueOnCommit, migrate, type OutboxMessage, type Relay, withTransaction } from '@txbox/core'
+import { createRelay, enqueueOnCommit, migrate, withTransaction } from '@txbox/core'
 import { recordingPublisher, separatePool, useTestDatabase, waitFor } from '@txbox/testing'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
@@ -49,8 +49,6 @@ async function claimsRunning(applicationName: string): Promise<number> {
     where application_name = ${applicationName} and state = 'active' and query like 'WITH RECURSIVE walk%'`.execute(t.db)
   return rows[0]?.n ?? 0
 }
-
-const firstDeliveries = (messages: readonly OutboxMessage[]) => [...new Set(messages.map((m) => m.messageId))]
 
 describe('a key keeps its commit order while its messages fail and are retried', () => {
   test('a claim that read its lane before the previous holder committed takes nothing of that lane’s keys', async () => {
