@@ -1,5 +1,5 @@
 import { createRelay, migrate } from '@txbox/core'
-import { claimBatchSql } from '../../packages/core/src/relay/claim-batch.js'
+import { claimBatchParams, claimBatchSql } from '../../packages/core/src/relay/claim-batch.js'
 import { resolveTableNames } from '../../packages/core/src/schema/table-names.js'
 import type { Benchmark, BenchmarkResult } from './support/benchmark.js'
 import type { BenchConfig } from './support/config.js'
@@ -36,11 +36,16 @@ export const backlogScaling: Benchmark = {
     const names = resolveTableNames({ schema })
     const outbox = names.quoted.outbox
     const claimSql = claimBatchSql(names, true)
-    // The relay's parameters (rotation, lane lock space, lanes per claim, batch
-    // size, rows per lane for a publisher that needs no waves), cut to what
-    // this version of the statement takes.
-    const arity = Math.max(...[...claimSql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])))
-    const claimParams = (rotation: number) => [rotation, names.locks.lanes, LANES_PER_CLAIM, BATCH_SIZE, BATCH_SIZE].slice(0, arity)
+    // The relay's own parameters (its defaults, batch and lanes as above, no waves).
+    const claimOptions = {
+      batchSize: BATCH_SIZE,
+      perLane: BATCH_SIZE,
+      lanesPerClaim: LANES_PER_CLAIM,
+      blockKeyOnFailure: true,
+      idleTimeoutMs: 60_000,
+      statementTimeoutMs: 60_000,
+    }
+    const claimParams = (rotation: number) => claimBatchParams(names, claimOptions, rotation)
     const rows: string[][] = []
     const details: string[] = []
     const figures: Record<string, number> = {}
