@@ -7,6 +7,7 @@ export type {
   ConsumeRedisStreamOptions,
   RedisStreamMessage,
   RedisStreamHandler,
+  RedisStreamHandlerContext,
   RedisPublisherClient,
   RedisConsumerClient,
   RedisBlockingClient,
@@ -14,3 +15,5 @@ export type {
   RedisPipeline,
 } from './redis-config.js'
 export { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
+export { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
+export { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'

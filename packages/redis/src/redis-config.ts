@@ -1,4 +1,5 @@
 import type { Logger, OutboxMessage } from '@txbox/core'
+import type { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'
 
 // We type only the subset of ioredis we use, so that ioredis stays a peer
 // dependency the user brings (any ioredis 5 `Redis` instance fits).
@@ -22,12 +23,18 @@ export interface RedisPublisherClient {
 
 /** A connection of its own for blocking reads, made by `duplicate()`. */
 export interface RedisBlockingClient extends RedisCommandClient {
+  /** Like `call`, with the reply's strings as Buffers (entries are checked to be UTF-8 text, not decoded lossily). */
+  callBuffer(command: string, ...args: (string | Buffer | number)[]): Promise<unknown>
+  /** `'error'` (a failed connection; without a listener ioredis prints "Unhandled error event") and `'ready'` (connected again). */
+  on(event: string, listener: (...args: any[]) => void): unknown
   quit(): Promise<unknown>
   disconnect(): void
 }
 
 /** What {@link consumeRedisStream} needs from an ioredis client. */
 export interface RedisConsumerClient extends RedisCommandClient {
+  /** Like `call`, with the reply's strings as Buffers. */
+  callBuffer(command: string, ...args: (string | Buffer | number)[]): Promise<unknown>
   duplicate(): RedisBlockingClient
 }
 
@@ -66,8 +73,18 @@ export interface RedisStreamMessage<T = unknown> {
   readonly deliveries: number
 }
 
-/** Handles one message. Resolving acknowledges the entry; throwing leaves it pending for a retry. */
-export type RedisStreamHandler<T = unknown> = (message: RedisStreamMessage<T>) => Promise<void> | void
+/** What a handler gets besides the message. */
+export interface RedisStreamHandlerContext {
+  /**
+   * Aborts when the handler outlived `handlerTimeoutMs` (the reason is a
+   * {@link RedisHandlerTimeoutError}): the delivery already counts as failed,
+   * so stop the work (pass the signal to `fetch`, your database driver, ...).
+   */
+  readonly signal: AbortSignal
+}
+
+/** Handles one message. Resolving acknowledges the entry; throwing (or outliving `handlerTimeoutMs`) leaves it pending for a retry. */
+export type RedisStreamHandler<T = unknown> = (message: RedisStreamMessage<T>, context: RedisStreamHandlerContext) => Promise<void> | void
 
 /** Options of {@link consumeRedisStream}. */
 export interface ConsumeRedisStreamOptions<T = unknown> {
@@ -83,30 +100,50 @@ export interface ConsumeRedisStreamOptions<T = unknown> {
   group: string
   /** This consumer's name within the group. Keep it stable across restarts (e.g. the host name) so a restart resumes its own pending entries at once. */
   consumer: string
-  /** Called once per entry, one entry at a time, in stream order. */
+  /** Called once per entry, one entry at a time, in stream order (except that a handler which outlived `handlerTimeoutMs` is left running while the next starts). */
   handler: RedisStreamHandler<T>
   /** Most entries read per XREADGROUP / XAUTOCLAIM. Default 10. */
   count?: number
-  /** How long one XREADGROUP waits for new entries, in ms. Also bounds how long `stop()` may wait for a read. Default 2000. */
+  /** How long one XREADGROUP waits for new entries, in ms. Default 2000. */
   blockMs?: number
   /**
-   * How long an entry stays pending (its handler failed, or its consumer died)
-   * before a consumer of the group claims it again with XAUTOCLAIM, in ms. It
-   * is also the retry delay after a failed handler. Keep it above your
-   * slowest handler, or a slow entry is handed to a second consumer. Default 30000.
+   * How long an entry stays pending without its consumer showing signs of
+   * life (its handler failed, or its consumer died) before a consumer of the
+   * group claims it again with XAUTOCLAIM, in ms. It is also the retry delay
+   * after a failed handler. While a consumer works through what it read, it
+   * resets the idle time of those entries every `claimIdleMs / 3`, so neither
+   * a slow handler nor a long batch lets another consumer take them. Give
+   * every consumer of a group the same value. Default 30000.
    */
   claimIdleMs?: number
+  /**
+   * How long one handler call (with `wrap`) may take, in ms. After that its
+   * signal aborts, the delivery counts as failed (the entry stays pending, or
+   * goes to the dead-letter stream on its `maxDeliveries`-th delivery) and the
+   * consumer moves on; a handler that never settles is left behind. Also
+   * bounds how long `stop()` waits for the handler in flight. Default: 30000,
+   * or `claimIdleMs` if that is larger.
+   */
+  handlerTimeoutMs?: number
   /** Deliveries after which a failing entry goes to the dead-letter stream (and is acknowledged). Default 5. */
   maxDeliveries?: number
   /** Where entries that keep failing (or cannot be decoded) go. Default `${stream}:dead`. */
   deadLetterStream?: string
-  /** Where a group created by this call starts: `'0'` reads the entries already in the stream, `'$'` only new ones. Default `'0'`. */
+  /**
+   * Where a group created by this call starts: `'0'` reads the entries already
+   * in the stream, `'$'` only new ones. Default `'0'`. A group that disappears
+   * while the consumer runs (XGROUP DESTROY, the stream deleted) is created
+   * again at the same id, and the consumer logs a warning: with `'0'` the
+   * entries the stream holds are delivered again (keep inbox records longer
+   * than the stream keeps entries), with `'$'` entries written while the group
+   * was missing are skipped.
+   */
   startId?: string
   /**
    * Runs around each handler call, e.g. to skip duplicates with the inbox:
    * `wrap: (m, run) => processOnce(db, m.messageId, run)`. It must call `run`
    * (or decide not to, for a duplicate) and resolve once done; throwing counts
-   * as a failed delivery.
+   * as a failed delivery. `handlerTimeoutMs` covers `wrap` and handler together.
    */
   wrap?: (message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<unknown>
   /**

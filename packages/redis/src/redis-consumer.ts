@@ -1,37 +1,15 @@
-import { InvalidOptionError, type Logger } from '@txbox/core'
-import { nonEmptyString, positiveInteger, rejectUnknownOptions } from './check-options.js'
-import type { ConsumeRedisStreamOptions, RedisBlockingClient, RedisConsumerClient, RedisStreamHandler, RedisStreamMessage } from './redis-config.js'
+import { BlockingConnection, settledWithin } from './blocking-connection.js'
+import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
+import { type Ownership, refreshOwnership } from './entry-ownership.js'
+import { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
+import { callHandler, type HandlerOutcome } from './handler-call.js'
+import { redisAddress } from './redis-address.js'
+import type { ConsumeRedisStreamOptions } from './redis-config.js'
 import { decodeEntry } from './stream-entry.js'
+import { takeUnreadLoss } from './unread-loss.js'
 
-const WHERE = 'consumeRedisStream'
-const OPTION_NAMES = [
-  'redis',
-  'stream',
-  'group',
-  'consumer',
-  'handler',
-  'count',
-  'blockMs',
-  'claimIdleMs',
-  'maxDeliveries',
-  'deadLetterStream',
-  'startId',
-  'wrap',
-  'logger',
-]
-
-/**
- * The default logger: warnings and errors (a failed handler, a dead letter, a
- * Redis error) go to the console, so they are not missed; debug and info are
- * silent. Pass your own `logger` (pino fits) to route them elsewhere.
- */
-const consoleLogger: Logger = {
-  debug() {},
-  info() {},
-  // The messages already start with "txbox redis consumer:".
-  warn: (fields, message) => console.warn(message, fields),
-  error: (fields, message) => console.error(message, fields),
-}
+/** How much longer than `handlerTimeoutMs` stop() waits for the consumer loop (a Redis call that never returns) before it gives up on it. */
+const STOP_GRACE_MS = 2000
 
 /** A running consumer, as returned by {@link consumeRedisStream}. */
 export interface RedisStreamConsumer {
@@ -40,6 +18,11 @@ export interface RedisStreamConsumer {
    * entry is acknowledged), then the consumer's own connection is closed.
    * Entries read but not yet handled stay pending: this consumer name resumes
    * them at its next start, another consumer claims them after `claimIdleMs`.
+   *
+   * Bounded: a handler that does not settle within `handlerTimeoutMs` is left
+   * running and its delivery counts as failed (its entry stays pending, or
+   * goes to the dead letters on its last delivery); if Redis stops answering,
+   * stop() gives up on it `handlerTimeoutMs` + 2 s after it was called.
    * Idempotent. Never quits your `redis` client.
    */
   stop(): Promise<void>
@@ -58,102 +41,90 @@ export interface RedisStreamConsumer {
  * ```
  *
  * Creates the group (and the stream) if missing. An entry is acknowledged
- * only after its handler resolved; a handler that throws leaves it pending,
- * and it is delivered again after `claimIdleMs`, to this consumer or another
- * (XAUTOCLAIM), which is also how entries of a consumer that died are
- * recovered. After `maxDeliveries` deliveries without success the entry is
- * copied to the dead-letter stream and acknowledged. Delivery is at least
- * once: drop duplicates by `messageId` (see `wrap`).
+ * only after its handler resolved; a handler that throws, or outlives
+ * `handlerTimeoutMs`, leaves it pending, and it is delivered again after
+ * `claimIdleMs`, to this consumer or another (XAUTOCLAIM), which is also how
+ * entries of a consumer that died are recovered. Before handling an entry the
+ * consumer checks that it still owns it, and while it works through what it
+ * read it keeps those entries from being claimed. After `maxDeliveries`
+ * deliveries without success the entry is copied to the dead-letter stream
+ * and acknowledged. Entries deleted from the stream before they were handled
+ * (trimming) are reported at `error` level. Delivery is at least once: drop
+ * duplicates by `messageId` (see `wrap`).
  *
- * Resolves once the group exists; rejects if it cannot be created (Redis
- * unreachable, the stream key holding another type).
+ * Resolves once the group exists; rejects with a `RedisConsumerStartError`
+ * naming the Redis address if it cannot be created (Redis unreachable, the
+ * stream key holding another type).
  */
 export async function consumeRedisStream<T = unknown>(options: ConsumeRedisStreamOptions<T>): Promise<RedisStreamConsumer> {
-  const resolved = resolveConsumerOptions(options)
-  await createGroup(resolved)
-  return new StreamConsumer(resolved).start()
+  const o = resolveConsumerOptions(options)
+  try {
+    await createGroup(o)
+  } catch (error) {
+    throw new RedisConsumerStartError(o.stream, o.group, redisAddress(o.redis), { cause: error })
+  }
+  const consumer = new StreamConsumer(o)
+  // Entries lost while no consumer ran (the usual case) are reported before the first read.
+  await consumer.reportUnreadLoss()
+  return consumer.start()
 }
 
-interface ResolvedConsumerOptions<T> {
-  readonly redis: RedisConsumerClient
-  readonly stream: string
-  readonly group: string
-  readonly consumer: string
-  readonly handler: RedisStreamHandler<T>
-  readonly count: number
-  readonly blockMs: number
-  readonly claimIdleMs: number
-  readonly maxDeliveries: number
-  readonly deadLetterStream: string
-  readonly startId: string
-  readonly wrap: ((message: RedisStreamMessage<T>, run: () => Promise<void>) => Promise<unknown>) | undefined
-  readonly logger: Logger
-}
-
-function resolveConsumerOptions<T>(options: ConsumeRedisStreamOptions<T>): ResolvedConsumerOptions<T> {
-  rejectUnknownOptions(WHERE, options, OPTION_NAMES)
-  const redis = options.redis
-  if (!redis || typeof redis.call !== 'function' || typeof redis.duplicate !== 'function') {
-    throw new InvalidOptionError('redis', `${WHERE}: redis must be an ioredis client (new Redis(url)).`)
-  }
-  if (typeof options.handler !== 'function') {
-    throw new InvalidOptionError('handler', `${WHERE}: handler must be a function (message) => Promise<void>.`)
-  }
-  if (options.wrap !== undefined && typeof options.wrap !== 'function') {
-    throw new InvalidOptionError('wrap', `${WHERE}: wrap must be a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run).`)
-  }
-  const stream = nonEmptyString(WHERE, 'stream', options.stream)
-  const deadLetterStream = options.deadLetterStream === undefined ? `${stream}:dead` : nonEmptyString(WHERE, 'deadLetterStream', options.deadLetterStream)
-  if (deadLetterStream === stream) {
-    throw new InvalidOptionError('deadLetterStream', `${WHERE}: deadLetterStream must differ from stream, or dead letters would be read again.`)
-  }
-  return {
-    redis,
-    stream,
-    group: nonEmptyString(WHERE, 'group', options.group),
-    consumer: nonEmptyString(WHERE, 'consumer', options.consumer),
-    handler: options.handler,
-    count: positiveInteger(WHERE, 'count', options.count, 10) as number,
-    blockMs: positiveInteger(WHERE, 'blockMs', options.blockMs, 2000) as number,
-    claimIdleMs: positiveInteger(WHERE, 'claimIdleMs', options.claimIdleMs, 30_000) as number,
-    maxDeliveries: positiveInteger(WHERE, 'maxDeliveries', options.maxDeliveries, 5) as number,
-    deadLetterStream,
-    startId: options.startId === undefined ? '0' : nonEmptyString(WHERE, 'startId', options.startId),
-    wrap: options.wrap,
-    logger: options.logger ?? consoleLogger,
-  }
-}
-
-async function createGroup<T>(o: ResolvedConsumerOptions<T>): Promise<void> {
+/** Creates the group at `startId`; `false` if it exists already (another consumer, or an earlier run, made it). */
+async function createGroup<T>(o: ResolvedConsumerOptions<T>): Promise<boolean> {
   try {
     await o.redis.call('XGROUP', 'CREATE', o.stream, o.group, o.startId, 'MKSTREAM')
+    return true
   } catch (error) {
-    // The group exists already: another consumer (or an earlier run) made it.
     if (!String((error as Error)?.message).startsWith('BUSYGROUP')) throw error
+    return false
   }
 }
 
-/** `[id, [field, value, ...] | null]`: null when the entry was deleted (trimmed) while pending. */
-type RawEntry = [id: string, fields: string[] | null]
+/** An entry as read: `fields` is `null` when it was deleted from the stream while pending. */
+interface ReadEntry {
+  readonly id: string
+  readonly fields: Buffer[] | null
+}
+
+/** An entry of the batch in hand, with what the ownership checks learnt about it. */
+interface BatchEntry {
+  readonly id: string
+  readonly fields: Buffer[]
+  /** From the group's pending list; a new entry is in its first delivery. */
+  deliveries: number
+  /** Handled (or given up on): no longer kept from being claimed. */
+  settled: boolean
+  /** Deleted from the stream after it was read: only the copy read is left. */
+  deleted: boolean
+  /** Another consumer's now, or acknowledged by one (then `null`). */
+  takenBy: string | null | undefined
+}
+
+type RawEntry = [id: Buffer, fields: Buffer[] | null] | null
 
 class StreamConsumer<T> implements RedisStreamConsumer {
   private readonly o: ResolvedConsumerOptions<T>
-  private readonly blocking: RedisBlockingClient
-  private blockingId: number | undefined
+  private readonly address: string
+  private readonly reader: BlockingConnection
   private stopping = false
   private loop: Promise<void> | undefined
   private stopped: Promise<void> | undefined
-  private reading = false
   private wake: (() => void) | undefined
   /** Where the next XAUTOCLAIM scan resumes; `0-0` restarts it from the beginning of the pending list. */
   private claimCursor = '0-0'
   private nextClaimAt = 0
   /** Until the first read of its own pending list is done, the consumer resumes entries an earlier run of it left. */
   private historyFrom: string | undefined = '0'
+  /** Ownership checks run one at a time, so that what one learnt is known when the next one's answer is read. */
+  private ownershipQueue: Promise<unknown> = Promise.resolve()
+  private lossCheckFailing = false
 
   constructor(options: ResolvedConsumerOptions<T>) {
     this.o = options
-    this.blocking = options.redis.duplicate()
+    this.address = redisAddress(options.redis)
+    this.reader = new BlockingConnection(options.redis, (error) =>
+      this.log('error', { err: error, ...this.where() }, 'txbox redis consumer: its own connection to Redis failed; ioredis reconnects it'),
+    )
   }
 
   start(): this {
@@ -165,10 +136,13 @@ class StreamConsumer<T> implements RedisStreamConsumer {
     this.stopping = true
     this.wake?.()
     this.stopped ??= (async () => {
-      const unblocking = this.unblockRead()
-      await this.loop
+      const unblocking = this.reader.unblock()
+      const ended = await settledWithin(this.loop ?? Promise.resolve(), this.o.handlerTimeoutMs + STOP_GRACE_MS)
+      if (!ended) {
+        this.log('warn', this.where(), 'txbox redis consumer: stop() gave up waiting for a Redis command that does not return; entries in hand stay pending')
+      }
       await unblocking
-      await this.blocking.quit().catch(() => this.blocking.disconnect())
+      await this.reader.close()
     })()
     return this.stopped
   }
@@ -181,10 +155,11 @@ class StreamConsumer<T> implements RedisStreamConsumer {
         failures = 0
       } catch (error) {
         failures++
-        this.log('error', { err: error, stream: this.o.stream, group: this.o.group }, 'txbox redis consumer: reading the stream failed; retrying')
-        if (String((error as Error)?.message).startsWith('NOGROUP')) {
-          // The stream or group was deleted under us: make them again.
-          await createGroup(this.o).catch(() => {})
+        if (String((error as Error)?.message).includes('NOGROUP')) {
+          // The group (or the whole stream) was deleted under us: make it again.
+          await this.recreateGroup().catch((err) => this.log('error', { err, ...this.where() }, 'txbox redis consumer: creating the missing consumer group failed; retrying'))
+        } else {
+          this.log('error', { err: error, ...this.where() }, 'txbox redis consumer: reading the stream failed; retrying')
         }
         await this.sleep(Math.min(100 * 2 ** Math.min(failures, 6), 5000))
       }
@@ -195,141 +170,266 @@ class StreamConsumer<T> implements RedisStreamConsumer {
   private async step(): Promise<void> {
     const o = this.o
     if (this.historyFrom !== undefined) {
-      const entries = this.parseRead(await o.redis.call('XREADGROUP', 'GROUP', o.group, o.consumer, 'COUNT', o.count, 'STREAMS', o.stream, this.historyFrom))
+      const entries = parseRead(await o.redis.callBuffer('XREADGROUP', 'GROUP', o.group, o.consumer, 'COUNT', o.count, 'STREAMS', o.stream, this.historyFrom))
       if (entries.length === 0) {
         this.historyFrom = undefined
         return
       }
-      this.historyFrom = (entries[entries.length - 1] as RawEntry)[0]
-      await this.handleAll(entries, await this.deliveryCounts(entries))
+      this.historyFrom = (entries[entries.length - 1] as ReadEntry).id
+      await this.handleBatch(entries)
       return
     }
     if (Date.now() >= this.nextClaimAt) {
-      const reply = (await o.redis.call('XAUTOCLAIM', o.stream, o.group, o.consumer, o.claimIdleMs, this.claimCursor, 'COUNT', o.count)) as [
-        string,
-        (RawEntry | null)[],
-        string[]?,
+      const [cursor, claimed, deleted] = (await o.redis.callBuffer('XAUTOCLAIM', o.stream, o.group, o.consumer, o.claimIdleMs, this.claimCursor, 'COUNT', o.count)) as [
+        Buffer,
+        RawEntry[],
+        Buffer[]?,
       ]
-      this.claimCursor = reply[0]
-      // Check again soon enough that an entry waits at most ~1.5 × claimIdleMs.
-      if (this.claimCursor === '0-0') this.nextClaimAt = Date.now() + Math.max(10, Math.min(o.claimIdleMs / 2, 5000))
-      const entries = reply[1].filter((e): e is RawEntry => e !== null)
+      this.claimCursor = cursor.toString()
+      // Redis 7 takes pending entries deleted from the stream off the pending list itself, and lists them here.
+      if (deleted && deleted.length > 0) this.reportVanished(deleted.map(String))
+      if (this.claimCursor === '0-0') {
+        // Check again soon enough that an entry waits at most ~1.5 × claimIdleMs.
+        this.nextClaimAt = Date.now() + Math.max(10, Math.min(o.claimIdleMs / 2, 5000))
+        await this.reportUnreadLoss()
+      }
+      const entries = toReadEntries(claimed)
       if (entries.length > 0) {
-        await this.handleAll(entries, await this.deliveryCounts(entries))
+        await this.handleBatch(entries)
         return
       }
     }
-    // Known before the first blocking read, so that stop() can unblock it.
-    this.blockingId ??= (await this.blocking.call('CLIENT', 'ID')) as number
-    this.reading = true
-    let reply: unknown
-    try {
-      if (this.stopping) return
-      reply = await this.blocking.call('XREADGROUP', 'GROUP', o.group, o.consumer, 'COUNT', o.count, 'BLOCK', o.blockMs, 'STREAMS', o.stream, '>')
-    } finally {
-      this.reading = false
-    }
-    const entries = this.parseRead(reply)
-    // A new entry is in its first delivery: no need to ask XPENDING.
-    await this.handleAll(
-      entries,
-      entries.map(() => 1),
-    )
-  }
-
-  private parseRead(reply: unknown): RawEntry[] {
-    if (reply === null) return []
-    const streams = reply as [stream: string, entries: RawEntry[]][]
-    return streams[0]?.[1] ?? []
-  }
-
-  /** Each entry's delivery counter, from the group's pending list (one pipelined round trip). */
-  private async deliveryCounts(entries: readonly RawEntry[]): Promise<number[]> {
-    const o = this.o
-    const replies = await Promise.all(entries.map(([id]) => o.redis.call('XPENDING', o.stream, o.group, id, id, 1) as Promise<[string, string, number, number][]>))
-    return replies.map((r) => r[0]?.[3] ?? 1)
-  }
-
-  private async handleAll(entries: readonly RawEntry[], deliveries: readonly number[]): Promise<void> {
-    for (let i = 0; i < entries.length; i++) {
-      // Entries not started stay pending; see stop().
-      if (this.stopping) return
-      const [id, fields] = entries[i] as RawEntry
-      await this.handleOne(id, fields, deliveries[i] ?? 1)
-    }
-  }
-
-  private async handleOne(id: string, fields: string[] | null, deliveries: number): Promise<void> {
-    const o = this.o
-    if (fields === null) {
-      // Deleted (trimmed) while pending: nothing left to hand over.
-      await this.ack(id)
-      return
-    }
-    const decoded = decodeEntry<T>(o.stream, id, fields, deliveries)
-    if (!decoded.ok) {
-      await this.deadLetter(id, fields, deliveries, `malformed entry: ${decoded.reason}`)
-      return
-    }
-    if (deliveries > o.maxDeliveries) {
-      // Delivered again and again without an answer: its handler crashes the process, or outlives claimIdleMs.
-      await this.deadLetter(id, fields, deliveries, `delivered ${deliveries} times without being acknowledged (maxDeliveries ${o.maxDeliveries})`)
-      return
-    }
-    const message = decoded.message
-    const run = async () => {
-      await o.handler(message)
-    }
-    try {
-      await (o.wrap ? o.wrap(message, run) : run())
-    } catch (error) {
-      if (deliveries >= o.maxDeliveries) {
-        await this.deadLetter(id, fields, deliveries, (error as Error)?.message ?? String(error))
-      } else {
-        this.log('warn', { err: error, stream: o.stream, streamId: id, messageId: message.messageId, deliveries }, 'txbox redis consumer: handler failed; the entry stays pending and is retried after claimIdleMs')
-      }
-      return
-    }
-    await this.ack(id)
-  }
-
-  private async ack(id: string): Promise<void> {
-    try {
-      await this.o.redis.call('XACK', this.o.stream, this.o.group, id)
-    } catch (error) {
-      // Unacknowledged means delivered again later: at least once, never lost.
-      this.log('error', { err: error, stream: this.o.stream, streamId: id }, 'txbox redis consumer: XACK failed; the entry will be delivered again')
-    }
-  }
-
-  /** Copies the entry to the dead-letter stream, then acknowledges it (in that order, so a crash between them duplicates rather than loses it). */
-  private async deadLetter(id: string, fields: readonly string[], deliveries: number, error: string): Promise<void> {
-    const o = this.o
-    try {
-      await o.redis.call('XADD', o.deadLetterStream, '*', ...fields, 'sourceStream', o.stream, 'sourceId', id, 'group', o.group, 'consumer', o.consumer, 'deliveries', deliveries, 'error', error)
-    } catch (err) {
-      this.log('error', { err, stream: o.stream, streamId: id, deadLetterStream: o.deadLetterStream }, 'txbox redis consumer: writing a dead letter failed; the entry stays pending')
-      return
-    }
-    this.log('warn', { stream: o.stream, streamId: id, deliveries, error, deadLetterStream: o.deadLetterStream }, 'txbox redis consumer: entry moved to the dead-letter stream')
-    await this.ack(id)
+    if (this.stopping) return
+    const reply = await this.reader.read(['XREADGROUP', 'GROUP', o.group, o.consumer, 'COUNT', o.count, 'BLOCK', o.blockMs, 'STREAMS', o.stream, '>'])
+    await this.handleBatch(parseRead(reply))
   }
 
   /**
-   * Ends a blocking read early with CLIENT UNBLOCK (the read returns as if it
-   * timed out, so no entry is lost in flight). The unblock may reach Redis
-   * before the read does, hence the retries; if it is refused (ACL), the read
-   * ends by itself within blockMs.
+   * Handles a batch one entry at a time. Meanwhile a timer resets the idle
+   * time of the entries not yet settled every claimIdleMs / 3, so that the
+   * wait of the last ones (count × handler time) does not let another
+   * consumer claim them: see entry-ownership.ts.
    */
-  private async unblockRead(): Promise<void> {
-    const deadline = Date.now() + this.o.blockMs + 1000
-    while (this.reading && Date.now() < deadline) {
-      if (this.blockingId !== undefined) await this.o.redis.call('CLIENT', 'UNBLOCK', this.blockingId).catch(() => {})
-      if (!this.reading) return
-      await new Promise((resolve) => setTimeout(resolve, 20))
+  private async handleBatch(entries: readonly ReadEntry[]): Promise<void> {
+    const vanished = entries.filter((e) => e.fields === null).map((e) => e.id)
+    if (vanished.length > 0) {
+      this.reportVanished(vanished)
+      // Reported; now off the pending list, where nothing is left to hand over.
+      await this.ack(...vanished)
     }
-    // A read that did not end by itself (a dead connection): drop the connection.
-    if (this.reading) this.blocking.disconnect()
+    const batch: BatchEntry[] = entries
+      .filter((e): e is ReadEntry & { fields: Buffer[] } => e.fields !== null)
+      .map((e) => ({ id: e.id, fields: e.fields, deliveries: 1, settled: false, deleted: false, takenBy: undefined }))
+    if (batch.length === 0) return
+    let refreshing = false
+    const heartbeat = setInterval(
+      () => {
+        if (refreshing) return
+        refreshing = true
+        void this.keepOwnership(batch).finally(() => (refreshing = false))
+      },
+      Math.max(1, Math.floor(this.o.claimIdleMs / 3)),
+    )
+    try {
+      for (const entry of batch) {
+        // Entries not started stay pending; see stop().
+        if (this.stopping) return
+        await this.handleOne(entry)
+        entry.settled = true
+      }
+    } finally {
+      clearInterval(heartbeat)
+    }
+  }
+
+  private async handleOne(entry: BatchEntry): Promise<void> {
+    const o = this.o
+    const [own] = await this.checkOwnership([entry])
+    if (entry.takenBy !== undefined || (own?.status === 'settled' && !entry.deleted)) {
+      this.log(
+        'warn',
+        { ...this.where(), streamId: entry.id, owner: entry.takenBy ?? null },
+        'txbox redis consumer: an entry it read was claimed by another consumer (or acknowledged) before its turn; it is left to that consumer (was this one stalled longer than claimIdleMs?)',
+      )
+      return
+    }
+    const deliveries = entry.deliveries
+    if (entry.deleted) {
+      this.log(
+        'warn',
+        { ...this.where(), streamId: entry.id, deliveries },
+        'txbox redis consumer: an entry was deleted from the stream (trimmed) after it was read; it is handled from the copy read, and goes to the dead letters if that fails',
+      )
+    }
+    const decoded = decodeEntry<T>(o.stream, entry.id, entry.fields, deliveries)
+    if (!decoded.ok) {
+      await this.deadLetter(entry, `malformed entry: ${decoded.reason}`)
+      return
+    }
+    if (deliveries > o.maxDeliveries) {
+      // Delivered again and again without an answer: its handler crashes the process.
+      await this.deadLetter(entry, `delivered ${deliveries} times without being acknowledged (maxDeliveries ${o.maxDeliveries})`)
+      return
+    }
+    const message = decoded.message
+    const outcome = await callHandler(
+      (signal) => {
+        const run = async () => {
+          await o.handler(message, { signal })
+        }
+        return o.wrap ? o.wrap(message, run) : run()
+      },
+      entry.id,
+      o.handlerTimeoutMs,
+    )
+    if (outcome.ok) {
+      await this.ack(entry.id)
+      return
+    }
+    const timedOut = 'settled' in outcome
+    if (timedOut) this.reportLateHandler(outcome.settled, entry.id, message.messageId)
+    const reason = (outcome.error as Error)?.message ?? String(outcome.error)
+    if (entry.deleted) {
+      await this.deadLetter(entry, `${reason} (the entry was deleted from the stream, so it cannot be retried)`)
+    } else if (deliveries >= o.maxDeliveries) {
+      await this.deadLetter(entry, reason)
+    } else if (timedOut) {
+      this.log(
+        'warn',
+        { err: outcome.error, ...this.where(), streamId: entry.id, messageId: message.messageId, deliveries, timeoutMs: o.handlerTimeoutMs },
+        'txbox redis consumer: handler did not settle within handlerTimeoutMs; the entry stays pending and is retried after claimIdleMs (the handler is left running)',
+      )
+    } else {
+      this.log(
+        'warn',
+        { err: outcome.error, ...this.where(), streamId: entry.id, messageId: message.messageId, deliveries },
+        'txbox redis consumer: handler failed; the entry stays pending and is retried after claimIdleMs',
+      )
+    }
+  }
+
+  /** Checks and refreshes ownership of `entries` (one at a time, see ownershipQueue) and notes what was found on each. */
+  private checkOwnership(entries: readonly BatchEntry[]): Promise<Ownership[]> {
+    const found = this.ownershipQueue.then(async () => {
+      const owned = await refreshOwnership(this.o, entries.map((e) => e.id))
+      owned.forEach((own, i) => {
+        const entry = entries[i] as BatchEntry
+        if (own.status === 'own' || own.status === 'deleted') entry.deliveries = own.deliveries
+        if (own.status === 'deleted') entry.deleted = true
+        if (own.status === 'claimed') entry.takenBy = own.owner
+        // Not pending, and not because our own check took a deleted entry off the list: acknowledged elsewhere.
+        if (own.status === 'settled' && !entry.deleted) entry.takenBy = null
+      })
+      return owned
+    })
+    this.ownershipQueue = found.catch(() => {})
+    return found
+  }
+
+  /** The heartbeat of a batch: keeps the entries not yet settled from being claimed. */
+  private async keepOwnership(batch: readonly BatchEntry[]): Promise<void> {
+    const open = batch.filter((e) => !e.settled && e.takenBy === undefined)
+    if (open.length === 0) return
+    try {
+      await this.checkOwnership(open)
+    } catch (error) {
+      // The loop's own commands fail as well and are logged; a missed refresh at worst lets an entry be claimed, which the check before its handling catches.
+      this.o.logger.debug({ err: error, ...this.where() }, 'txbox redis consumer: refreshing the entries in hand failed')
+    }
+  }
+
+  private async ack(...ids: string[]): Promise<void> {
+    try {
+      await this.o.redis.call('XACK', this.o.stream, this.o.group, ...ids)
+    } catch (error) {
+      // Unacknowledged means delivered again later: at least once, never lost.
+      this.log('error', { err: error, ...this.where(), streamIds: ids }, 'txbox redis consumer: XACK failed; the entry will be delivered again')
+    }
+  }
+
+  /** Copies the entry (its original bytes) to the dead-letter stream, then acknowledges it (in that order, so a crash between them duplicates rather than loses it). */
+  private async deadLetter(entry: BatchEntry, error: string): Promise<void> {
+    const o = this.o
+    const { id, deliveries } = entry
+    try {
+      await o.redis.callBuffer(
+        'XADD',
+        o.deadLetterStream,
+        '*',
+        ...entry.fields,
+        'sourceStream',
+        o.stream,
+        'sourceId',
+        id,
+        'group',
+        o.group,
+        'consumer',
+        o.consumer,
+        'deliveries',
+        deliveries,
+        'error',
+        error,
+      )
+    } catch (err) {
+      this.log('error', { err, ...this.where(), streamId: id, deadLetterStream: o.deadLetterStream }, 'txbox redis consumer: writing a dead letter failed; the entry stays pending')
+      return
+    }
+    this.log('warn', { ...this.where(), streamId: id, deliveries, error, deadLetterStream: o.deadLetterStream }, 'txbox redis consumer: entry moved to the dead-letter stream')
+    await this.ack(id)
+  }
+
+  /** Pending entries whose stream entry is gone: found by XAUTOCLAIM or by the read of the consumer's own pending list. */
+  private reportVanished(ids: readonly string[]): void {
+    this.log(
+      'error',
+      { ...this.where(), count: ids.length, ids },
+      'txbox redis consumer: pending entries were deleted from the stream before being handled (trimmed by maxLen, XTRIM or XDEL); they are lost to this group',
+    )
+  }
+
+  /** Reports entries trimmed before the group read them (see unread-loss.ts). Never throws: the check must not stop the consumer. */
+  async reportUnreadLoss(): Promise<void> {
+    try {
+      const loss = await takeUnreadLoss(this.o.redis, this.o.stream, this.o.group)
+      this.lossCheckFailing = false
+      if (loss === undefined) return
+      this.log(
+        'error',
+        { ...this.where(), count: loss.count, afterId: loss.afterId, beforeId: loss.beforeId },
+        "txbox redis consumer: entries were trimmed from the stream before the group read them (maxLen or XTRIM shorter than the consumers' downtime); they are lost to this group",
+      )
+    } catch (error) {
+      // Once per run of failures (Redis down, an ACL without XINFO or XGROUP SETID).
+      if (this.lossCheckFailing) return
+      this.lossCheckFailing = true
+      this.log('warn', { err: error, ...this.where() }, 'txbox redis consumer: checking the stream for entries trimmed unread failed')
+    }
+  }
+
+  /** A handler that timed out may still finish: say so, since its work may now be done twice. */
+  private reportLateHandler(settled: Promise<HandlerOutcome>, streamId: string, messageId: string): void {
+    void settled.then((late) =>
+      this.log(
+        'warn',
+        { ...this.where(), streamId, messageId, succeeded: late.ok, ...(late.ok ? {} : { err: late.error }) },
+        'txbox redis consumer: a handler that had timed out settled late; its delivery had already counted as failed',
+      ),
+    )
+  }
+
+  private async recreateGroup(): Promise<void> {
+    if (!(await createGroup(this.o))) return
+    this.claimCursor = '0-0'
+    const entries = this.o.startId === '0' ? Number(await this.o.redis.call('XLEN', this.o.stream)) : this.o.startId === '$' ? 0 : undefined
+    this.log(
+      'warn',
+      { ...this.where(), startId: this.o.startId, entries },
+      'txbox redis consumer: the consumer group was missing (destroyed, or its stream deleted) and was created again at startId; the entries after startId are delivered to it, again for those handled before (drop duplicates with processOnce)',
+    )
+  }
+
+  private where(): Record<string, unknown> {
+    return { stream: this.o.stream, group: this.o.group, consumer: this.o.consumer, redis: this.address }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -347,4 +447,16 @@ class StreamConsumer<T> implements RedisStreamConsumer {
   private log(level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
     this.o.logger[level](fields, message)
   }
+}
+
+/** The entries of an XREADGROUP reply (one stream), ids as text. */
+function parseRead(reply: unknown): ReadEntry[] {
+  if (reply === null) return []
+  const streams = reply as [stream: Buffer, entries: RawEntry[]][]
+  return toReadEntries(streams[0]?.[1] ?? [])
+}
+
+function toReadEntries(raw: readonly RawEntry[]): ReadEntry[] {
+  // A null element (Redis 6.2's XAUTOCLAIM for a deleted entry) carries no id to report or acknowledge.
+  return raw.filter((e): e is NonNullable<RawEntry> => e !== null).map(([id, fields]) => ({ id: id.toString(), fields }))
 }

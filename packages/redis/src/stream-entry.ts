@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { OutboxMessage } from '@txbox/core'
 import type { RedisStreamMessage } from './redis-config.js'
 
@@ -16,19 +17,35 @@ export function entryFields(message: OutboxMessage): string[] {
 /** A decoded entry, or why it cannot be decoded (then no handler can ever succeed on it). */
 export type DecodedEntry<T> = { readonly ok: true; readonly message: RedisStreamMessage<T> } | { readonly ok: false; readonly reason: string }
 
-/** Decodes an entry's flat `[field, value, ...]` list as written by {@link entryFields}. */
-export function decodeEntry<T>(stream: string, streamId: string, flat: readonly string[], deliveries: number): DecodedEntry<T> {
-  const fields = new Map<string, string>()
-  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i] as string, flat[i + 1] as string)
-  const messageId = fields.get('messageId')
-  const topic = fields.get('topic')
-  const payloadText = fields.get('payload')
-  if (messageId === undefined || topic === undefined || payloadText === undefined) {
+/** The fields the consumer reads; each must be UTF-8 text. */
+const TEXT_FIELDS = ['messageId', 'topic', 'payload', 'key', 'headers'] as const
+
+/**
+ * Decodes an entry's flat `[field, value, ...]` list as written by
+ * {@link entryFields}, read as Buffers. The values are checked to be UTF-8
+ * text rather than decoded lossily: other producers write to streams too, and
+ * two message ids with different invalid bytes would both turn into U+FFFD
+ * and collide in the inbox.
+ */
+export function decodeEntry<T>(stream: string, streamId: string, flat: readonly Buffer[], deliveries: number): DecodedEntry<T> {
+  const raw = new Map<string, Buffer>()
+  for (let i = 0; i + 1 < flat.length; i += 2) raw.set((flat[i] as Buffer).toString(), flat[i + 1] as Buffer)
+  if (!raw.has('messageId') || !raw.has('topic') || !raw.has('payload')) {
     return { ok: false, reason: 'the entry lacks a messageId, topic or payload field: it was not written by redisStreamsPublisher' }
   }
+  const fields = new Map<string, string>()
+  for (const name of TEXT_FIELDS) {
+    const value = raw.get(name)
+    if (value === undefined) continue
+    if (!isUtf8(value)) return { ok: false, reason: `the ${name} field is not valid UTF-8` }
+    fields.set(name, value.toString('utf8'))
+  }
+  const messageId = fields.get('messageId') as string
+  const topic = fields.get('topic') as string
+  if (messageId === '') return { ok: false, reason: 'the messageId field is empty' }
   let payload: T
   try {
-    payload = JSON.parse(payloadText) as T
+    payload = JSON.parse(fields.get('payload') as string) as T
   } catch (error) {
     return { ok: false, reason: `the payload field is not JSON text: ${(error as Error).message}` }
   }

@@ -1,14 +1,17 @@
 import { InvalidOptionError, type Logger, type OutboxMessage } from '@txbox/core'
-import { consumeRedisStream, type RedisStreamConsumer, type RedisStreamMessage, redisStreamsPublisher } from '@txbox/redis'
+import { consumeRedisStream, RedisConsumerStartError, type RedisStreamConsumer, type RedisStreamMessage, redisStreamsPublisher } from '@txbox/redis'
 import { uniqueName, waitFor } from '@txbox/testing'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, test, vi } from 'vitest'
+import { recordingLogger } from './consumer-fixture.js'
 import { deleteKeys, outboxMessage, readStream, testRedis } from './redis-test-keys.js'
 
 const redis = testRedis()
 const prefix = `${uniqueName('redis_consumer')}:`
 const consumers: RedisStreamConsumer[] = []
 // Short timings keep the file quick; the defaults are seconds.
-const fast = { blockMs: 100, claimIdleMs: 200 }
+// handlerTimeoutMs: tests hold handlers open while they look at Redis.
+const fast = { blockMs: 100, claimIdleMs: 200, handlerTimeoutMs: 10_000 }
 // Many tests fail handlers on purpose: keep their warnings off the console.
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
@@ -328,6 +331,60 @@ describe('consumeRedisStream', () => {
       expect(warn).not.toHaveBeenCalled()
     } finally {
       warn.mockRestore()
+    }
+  })
+
+  test('an entry whose messageId is not UTF-8 text or is empty goes to the dead letters with the reason; the handler never sees it', async () => {
+    const stream = `${prefix}bad-ids`
+    const dead = `${prefix}bad-ids-dead`
+    // Two different byte strings that a lossy UTF-8 decoding folds to the same text, and an empty id.
+    await redis.xadd(stream, '*', 'messageId', Buffer.from([0x6d, 0xff]), 'topic', 't', 'payload', '{}')
+    await redis.xadd(stream, '*', 'messageId', Buffer.from([0x6d, 0xfe]), 'topic', 't', 'payload', '{}')
+    await redis.xadd(stream, '*', 'messageId', '', 'topic', 't', 'payload', '{}')
+    await redis.xadd(stream, '*', 'messageId', 'm-ok', 'topic', 't', 'payload', Buffer.from([0x22, 0xc3, 0x22]))
+    const handled: string[] = []
+    await consume({ stream, group: 'g', consumer: 'c1', deadLetterStream: dead, handler: (m) => void handled.push(m.messageId) })
+    await waitFor(async () => (await redis.xlen(dead)) === 4 && (await pending(stream, 'g')) === 0, { message: 'all four went to the dead letters' })
+    expect(handled).toEqual([])
+    const errors = (await readStream(redis, dead)).map((e) => e.fields.error)
+    expect(errors).toEqual([
+      'malformed entry: the messageId field is not valid UTF-8',
+      'malformed entry: the messageId field is not valid UTF-8',
+      'malformed entry: the messageId field is empty',
+      'malformed entry: the payload field is not valid UTF-8',
+    ])
+    // The dead letters keep the original bytes.
+    const raw = await redis.xrangeBuffer(dead, '-', '+')
+    expect(raw.slice(0, 2).map(([, fields]) => fields[1])).toEqual([Buffer.from([0x6d, 0xff]), Buffer.from([0x6d, 0xfe])])
+  })
+
+  test('a group destroyed under a running consumer is created again at startId, and the consumer says how many entries it delivers again', async () => {
+    const stream = `${prefix}destroyed`
+    const messages = [outboxMessage('t'), outboxMessage('t')]
+    await publish(stream, messages)
+    const handled: string[] = []
+    const logger = recordingLogger()
+    await consume({ stream, group: 'g', consumer: 'c1', logger, handler: (m) => void handled.push(m.messageId) })
+    await waitFor(async () => handled.length === 2 && (await pending(stream, 'g')) === 0)
+    await redis.xgroup('DESTROY', stream, 'g')
+
+    await waitFor(() => handled.length === 4, { message: 'the stream is delivered again to the new group' })
+    const [report] = logger.find(/consumer group was missing/)
+    expect(report?.level).toBe('warn')
+    expect(report?.fields).toMatchObject({ stream, group: 'g', startId: '0', entries: 2 })
+  })
+
+  test('a consumer that cannot reach Redis fails with RedisConsumerStartError naming the host and port', async () => {
+    // As the ioredis defaults do after 12 s (20 retries), quicker: MaxRetriesPerRequestError, which names no host.
+    const unreachable = new Redis({ host: '127.0.0.1', port: 1, maxRetriesPerRequest: 1, retryStrategy: () => 10 })
+    unreachable.on('error', () => {})
+    try {
+      const started = consumeRedisStream({ redis: unreachable, stream: `${prefix}nowhere`, group: 'g', consumer: 'c', handler: () => {} })
+      await expect(started).rejects.toThrow(RedisConsumerStartError)
+      await expect(started).rejects.toThrow(/Redis at 127\.0\.0\.1:1\b/)
+      await expect(started).rejects.toMatchObject({ code: 'REDIS_CONSUMER_START', stream: `${prefix}nowhere`, group: 'g' })
+    } finally {
+      unreachable.disconnect()
     }
   })
 
