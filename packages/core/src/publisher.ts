@@ -35,6 +35,18 @@ export type PublishResult =
        * later try: a broken connection, an unroutable message, a full broker.
        */
       readonly permanent?: boolean
+      /**
+       * The broker was not reached: no connection, the connection or
+       * channel lost before the broker confirmed, the publisher closed. Not
+       * the message's fault: the relay puts it back without counting an
+       * attempt, waits (backing off, and saying so in its log and its
+       * `unreachable` event), and tries again, however long the outage
+       * lasts. Leave unset for what the broker said about this message
+       * (refused, unroutable, too large): those spend attempts. A `publish`
+       * that rejects, or a call that outlives `publishTimeout`, counts as a
+       * transport failure for all its messages.
+       */
+      readonly transport?: boolean
     }
 
 /** What the relay passes with every {@link Publisher.publish} call. */

@@ -2,7 +2,7 @@ import type { OutboxMessage, PublishContext, Publisher, PublishResult } from '@t
 import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './amqp-types.js'
 import { AmqpConnectionSlot } from './connect-amqp.js'
 import { type EncodedMessage, encodeMessage } from './encode-message.js'
-import { RabbitmqPublishError } from './errors/rabbitmq-publish-error.js'
+import { RabbitmqPublishError, type RabbitmqPublishFailure } from './errors/rabbitmq-publish-error.js'
 import { type RabbitmqPublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbitmq-config.js'
 
 /**
@@ -131,7 +131,7 @@ class RabbitmqPublisher implements Publisher {
     })
     const settleAt = (index: number, result: PublishResult) => {
       if (results[index] !== undefined) return
-      results[index] = result
+      results[index] = markTransport(result)
       if (--pending === 0) allSettled()
     }
     const onAbort = () => {
@@ -410,7 +410,16 @@ function abortError(signal: AbortSignal): RabbitmqPublishError {
 }
 
 function failAll(messages: readonly OutboxMessage[], error: Error): PublishResult[] {
-  return messages.map(() => ({ ok: false, error }))
+  return messages.map(() => markTransport({ ok: false, error }))
+}
+
+/** Failures where the broker was not reached: they spend no attempt (see PublishResult.transport). */
+const TRANSPORT_FAILURES: ReadonlySet<RabbitmqPublishFailure> = new Set(['channel-closed', 'unavailable', 'aborted', 'closed'])
+
+function markTransport(result: PublishResult): PublishResult {
+  if (result.ok || result.transport !== undefined) return result
+  const { error } = result
+  return error instanceof RabbitmqPublishError && TRANSPORT_FAILURES.has(error.reason) ? { ...result, transport: true } : result
 }
 
 function describe(error: unknown): string {

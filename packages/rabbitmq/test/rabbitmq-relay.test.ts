@@ -166,7 +166,9 @@ describe('rabbitmqPublisher through the relay', () => {
     }
     const relay = createRelay({ db: t.db, publisher, schema: t.schema, batchSize: 25, pollInterval: 20, backoff: { initialDelay: 50, maxDelay: 200 } })
     let failed = 0
+    let unreachable = 0
     relay.on('failed', () => failed++)
+    relay.on('unreachable', () => unreachable++)
     try {
       const keys = ['k0', 'k1', 'k2', 'k3']
       const ids = await enqueue(Array.from({ length: 200 }, (_, i) => ({ topic, key: keys[i % 4], seq: i })))
@@ -176,7 +178,10 @@ describe('rabbitmqPublisher through the relay', () => {
 
       expect(cutBatch?.length).toBeGreaterThan(0)
       for (const r of cutBatch ?? []) expect(r.ok === false && (r.error as RabbitmqPublishError).reason).toBe('channel-closed')
-      expect(failed).toBe(cutBatch?.length)
+      // A lost connection is not the messages' fault: no attempt is spent, the relay reports the broker unreachable.
+      for (const r of cutBatch ?? []) expect(r.ok === false && r.transport).toBe(true)
+      expect(failed).toBe(0)
+      expect(unreachable).toBe(1)
       expect(new Set(received.map((m) => m.messageId))).toEqual(new Set(ids))
       // The broker did route the cut batch: those messages arrive twice (at least once), each key still in order of first arrival.
       for (const key of keys) {

@@ -60,14 +60,15 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
       })
       if (queued.length === 0) return results
 
-      const failAll = (reason: string, cause: unknown) => {
+      /** Fails every queued message; `transport`: Redis was not reached, or could not run the batch (see PublishResult.transport). */
+      const failAll = (reason: string, cause: unknown, transport: boolean) => {
         for (const { index, stream } of queued) {
           const messageId = (messages[index] as OutboxMessage).messageId
-          results[index] = { ok: false, error: new RedisStreamWriteError(messageId, stream, reason, { cause }) }
+          results[index] = { ok: false, error: new RedisStreamWriteError(messageId, stream, reason, { cause }), transport }
         }
         return results
       }
-      if (signal.aborted) return failAll('the publish was aborted before it was sent', signal.reason)
+      if (signal.aborted) return failAll('the publish was aborted before it was sent', signal.reason, true)
 
       const pipeline = redis.pipeline()
       pipeline.call('EVAL', XADD_BATCH_SCRIPT, ...xaddBatchArgs(entries, maxLen))
@@ -75,13 +76,13 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
       try {
         replies = await untilAborted(pipeline.exec(), signal)
       } catch (error) {
-        if (error === ABORTED) return failAll('the publish was aborted before Redis confirmed it', signal.reason)
-        return failAll(`the call failed (${(error as Error)?.message ?? String(error)})`, error)
+        if (error === ABORTED) return failAll('the publish was aborted before Redis confirmed it', signal.reason, true)
+        return failAll(`the call failed (${(error as Error)?.message ?? String(error)})`, error, true)
       }
       const [callError, reply] = (replies?.[0] ?? [new Error('no reply'), null]) as [Error | null, unknown]
-      if (callError) return failAll(`the batch script failed (${callError.message})`, callError)
+      if (callError) return failAll(`the batch script failed (${callError.message})`, callError, isServerUnavailable(callError))
       if (!Array.isArray(reply) || reply.length !== queued.length) {
-        return failAll(`Redis answered with ${Array.isArray(reply) ? reply.length : 'no'} replies for ${queued.length} entries`, undefined)
+        return failAll(`Redis answered with ${Array.isArray(reply) ? reply.length : 'no'} replies for ${queued.length} entries`, undefined, false)
       }
       queued.forEach(({ index, stream }, i) => {
         const answer = reply[i]
@@ -107,6 +108,18 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
 }
 
 type StreamOf = (message: OutboxMessage) => string
+
+/**
+ * Whether the batch failed for want of a server that takes writes, whatever
+ * the messages: the client's own errors (no connection, connection closed,
+ * offline queue off), and the replies that say the server cannot take
+ * writes now (out of memory, busy with a script, loading, a replica or a
+ * cluster without its master). Not the messages' fault: no attempt counts.
+ */
+function isServerUnavailable(error: Error): boolean {
+  if (error.name !== 'ReplyError') return true
+  return /^(OOM|BUSY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS)\b/.test(error.message)
+}
 
 function heldBack(message: OutboxMessage): RedisStreamWriteError {
   return new RedisStreamWriteError(message.messageId, undefined, 'not written: an earlier message of its key failed in this batch')

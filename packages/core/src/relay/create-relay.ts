@@ -25,6 +25,12 @@ export interface RelayMetrics extends OutboxStats {
 /** Thrown inside the claim's transaction to roll it back: see claimBatchSql. */
 const STALE_CLAIM = Symbol('stale claim')
 
+/**
+ * Longest wait between tries while the broker is unreachable: the wait is
+ * also how long the relay may take to notice the broker is back.
+ */
+const UNREACHABLE_MAX_WAIT_MS = 5_000
+
 /** What the relay's own transaction allows beyond publishTimeout before the server may end it. */
 const TIMEOUT_MARGIN_MS = 30_000
 
@@ -32,6 +38,8 @@ const TIMEOUT_MARGIN_MS = 30_000
 interface CycleResult {
   readonly claimed: number
   readonly published: number
+  /** The transport failure that sent messages of the batch back unattempted, if any. */
+  readonly unreachable?: Error
 }
 
 /**
@@ -182,23 +190,40 @@ class OutboxRelay extends EventEmitter implements Relay {
 
   private async loop(): Promise<void> {
     let errorStreak = 0
+    let unreachableStreak = 0
     while (this.state === 'running' || this.state === 'starting') {
       try {
         await this.maybePromote()
-        const { claimed } = await this.cycle()
+        const { claimed, published, unreachable } = await this.cycle()
         errorStreak = 0
+        if (unreachable) {
+          // The broker was not reached: nothing was spent, nothing is lost.
+          // Say so; if nothing got through, wait, longer each time.
+          unreachableStreak = published === 0 ? unreachableStreak + 1 : 0
+          const retryInMs = published === 0 ? backoffDelay(unreachableStreak, UNREACHABLE_MAX_WAIT_MS) : 0
+          this.o.logger.warn(
+            { err: unreachable, messages: claimed - published, retryInMs },
+            'txbox relay: the broker is unreachable; the messages wait in the outbox and no attempt is counted',
+          )
+          this.emit('unreachable', { error: unreachable, messages: claimed - published, retryInMs })
+          if (retryInMs > 0) await this.sleep(retryInMs, false)
+          continue
+        }
+        if (unreachableStreak > 0) this.o.logger.info({ published }, 'txbox relay: the broker is reachable again')
+        unreachableStreak = 0
         if (claimed >= this.o.batchSize) continue
         if (claimed === 0) this.emit('idle')
         await this.sleep(this.o.pollInterval, true)
       } catch (error) {
         errorStreak += 1
         this.emitError(error as Error)
-        const delay = Math.min(30_000, 100 * 2 ** Math.min(errorStreak, 9))
+        const delay = backoffDelay(errorStreak, 30_000)
         this.o.logger.warn({ err: error, retryInMs: delay }, 'txbox relay: cycle failed; backing off')
         await this.sleep(delay, false)
       }
     }
   }
+
 
   /**
    * Promotes due delayed messages when the next known one is due, and at
@@ -280,7 +305,8 @@ class OutboxRelay extends EventEmitter implements Relay {
     if (published.length > 0) this.emit('published', { messages: published })
     this.reportFailures(unconfirmed)
     o.logger.debug({ claimed: rows.length, published: published.length }, 'txbox relay: batch settled')
-    return { claimed: rows.length, published: published.length }
+    const unreached = unconfirmed.find((u) => u.kind === 'unreached')
+    return { claimed: rows.length, published: published.length, unreachable: unreached?.cause }
   }
 
   private unconfirmed(rows: readonly ClaimedRow[], outcomes: Map<string, Outcome>): Unconfirmed[] {
@@ -296,9 +322,13 @@ class OutboxRelay extends EventEmitter implements Relay {
         out.push({ kind: 'unattempted', row, heldBack })
         continue
       }
-      const attempts = row.message.attempts + 1
       const error = describeError(outcome.error)
       const cause = outcome.error
+      if (outcome.transport) {
+        out.push({ kind: 'unreached', row, error, cause })
+        continue
+      }
+      const attempts = row.message.attempts + 1
       if (outcome.permanent || attempts >= this.o.maxAttempts) out.push({ kind: 'dead', row, error, cause })
       else {
         out.push({ kind: 'retry', row, error, cause, retryInMs: Math.max(0, this.o.retryDelay(attempts)) })
@@ -310,7 +340,7 @@ class OutboxRelay extends EventEmitter implements Relay {
 
   private reportFailures(unconfirmed: readonly Unconfirmed[]): void {
     for (const u of unconfirmed) {
-      if (u.kind === 'unattempted') continue
+      if (u.kind === 'unattempted' || u.kind === 'unreached') continue
       // The publisher's own error, with its class and cause, reaches the listeners.
       const error = u.cause
       const attempts = u.row.message.attempts + 1
@@ -378,6 +408,11 @@ function keysToRelease(rows: readonly ClaimedRow[], outcomes: Map<string, Outcom
     if ((attempts > 0 && outcome?.kind === 'confirmed') || outcome?.kind === 'failed') keys.add(key)
   }
   return [...keys]
+}
+
+/** Exponential from 200 ms, capped. */
+function backoffDelay(streak: number, capMs: number): number {
+  return Math.min(capMs, 100 * 2 ** Math.min(streak, 9))
 }
 
 function describeError(error: Error): string {

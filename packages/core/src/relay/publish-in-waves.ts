@@ -5,7 +5,7 @@ import { planWaves } from './plan-waves.js'
 /** What happened to each message of a batch. */
 export type Outcome =
   | { readonly kind: 'confirmed' }
-  | { readonly kind: 'failed'; readonly error: Error; readonly permanent: boolean }
+  | { readonly kind: 'failed'; readonly error: Error; readonly permanent: boolean; readonly transport: boolean }
   | { readonly kind: 'unattempted' }
 
 /**
@@ -57,7 +57,7 @@ export async function publishBatch(
         const error = controller.signal.reason as Error
         for (const m of send) {
           if (options.keyOrder && m.key !== null && failedKeys.has(m.key)) outcomes.set(m.id, { kind: 'unattempted' })
-          else outcomes.set(m.id, { kind: 'failed', error, permanent: false })
+          else outcomes.set(m.id, { kind: 'failed', error, permanent: false, transport: true })
           if (m.key !== null) failedKeys.add(m.key)
         }
         continue
@@ -71,7 +71,7 @@ export async function publishBatch(
           // never sent it): not an attempt of its own.
           outcomes.set(m.id, { kind: 'unattempted' })
         } else {
-          outcomes.set(m.id, { kind: 'failed', error: r.error, permanent: r.permanent === true })
+          outcomes.set(m.id, { kind: 'failed', error: r.error, permanent: r.permanent === true, transport: r.transport === true })
           if (m.key !== null) failedKeys.add(m.key)
         }
       })
@@ -87,8 +87,9 @@ async function callPublisher(publisher: Publisher, messages: OutboxMessage[], si
   try {
     results = await publisher.publish(messages, { signal })
   } catch (error) {
+    // A publish that rejects confirmed nothing: the broker was not reached.
     const err = error instanceof Error ? error : new Error(String(error))
-    return messages.map(() => ({ ok: false as const, error: err }))
+    return messages.map(() => ({ ok: false as const, error: err, transport: true }))
   }
   if (!Array.isArray(results) || results.length !== messages.length) {
     const err = new Error(

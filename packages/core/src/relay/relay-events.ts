@@ -14,6 +14,14 @@ export interface RelayEvents {
    * nothing is lost. Unlike a plain EventEmitter, no listener is required.
    */
   error: (error: Error) => void
+  /**
+   * The broker could not be reached (the publisher reported a transport
+   * failure, rejected, or outlived `publishTimeout`). The batch's messages
+   * went back to the outbox without spending an attempt (`messages` of
+   * them); when nothing of the batch got through, the relay waits
+   * `retryInMs` before its next claim (else 0). Emitted once per such batch.
+   */
+  unreachable: (event: { readonly error: Error; readonly messages: number; readonly retryInMs: number }) => void
   /** A claim found nothing to publish. */
   idle: () => void
 }

@@ -11,6 +11,11 @@ export type Unconfirmed =
    * it was, or held back (see hold-back.ts) when its key's head waits for a retry.
    */
   | { readonly kind: 'unattempted'; readonly row: ClaimedRow; readonly heldBack: boolean }
+  /**
+   * Not delivered because the broker was not reached (a transport failure):
+   * put back as it was, without an attempt, with the error as its last.
+   */
+  | { readonly kind: 'unreached'; readonly row: ClaimedRow; readonly error: string; readonly cause: Error }
 
 const statements = new Map<string, string>()
 
@@ -58,7 +63,7 @@ export async function settleFailures(trx: SqlRunner, names: TableNames, items: r
     col((u) => u.row.message.key),
     col((u) => u.row.message.payload),
     col((u) => u.row.headersText),
-    col((u) => (u.kind === 'unattempted' ? u.row.message.attempts : u.row.message.attempts + 1)),
+    col((u) => (u.kind === 'unattempted' || u.kind === 'unreached' ? u.row.message.attempts : u.row.message.attempts + 1)),
     col((u) => (u.kind === 'unattempted' ? u.row.lastError : truncate(u.error))),
     col((u) => (u.kind === 'retry' ? u.retryInMs : null)),
     col((u) => (u.kind === 'unattempted' && u.heldBack ? 'infinity' : u.row.availableAt)),

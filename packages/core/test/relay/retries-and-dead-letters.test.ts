@@ -100,7 +100,11 @@ describe('a message that keeps failing is retried with backoff, then moved to th
     const relay = createRelay({ db: relayDb.db, publisher, ...opts(), backoff: () => 0 })
     await enqueue([1, 2].map((n) => ({ topic: 'x', payload: n })))
     expect(await relay.runOnce()).toBe(0)
-    expect((await outbox()).map((r) => r.attempts)).toEqual([1, 1])
+    // The broker was not reached: no attempt is spent, and the rows say why.
+    expect((await outbox()).map((r) => [r.attempts, r.last_error])).toEqual([
+      [0, 'Error: connection reset'],
+      [0, 'Error: connection reset'],
+    ])
     publisher.throwOnPublish(undefined)
     expect(await relay.runOnce()).toBe(2)
   })
