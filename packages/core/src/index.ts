@@ -20,7 +20,7 @@ export type { ListenSource, ListenClient } from './relay/wake-up-listener.js'
 export type { OutboxStats } from './relay/relay-metrics.js'
 
 export type { Publisher, OutboxMessage, PublishResult, PublishContext } from './publisher.js'
-export type { Logger } from './logger.js'
+export { consoleLogger, type Logger, silentLogger } from './logger.js'
 export type { PgClientLike, SqlRunner } from './sql-executor.js'
 
 export { TxboxError, type TxboxErrorCode } from './errors/txbox-error.js'

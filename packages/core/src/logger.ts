@@ -11,5 +11,18 @@ export interface Logger {
 
 const noop = () => {}
 
-/** The default: says nothing. The relay's events carry everything a caller needs. */
+/** Says nothing. */
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop }
+
+/**
+ * The default where no `logger` is given: warnings and errors go to the
+ * console (a broker outage, a failing message, a lost connection must not go
+ * unseen), debug and info are silent. Pass your own logger (pino fits) to
+ * route them elsewhere, or {@link silentLogger} to silence them.
+ */
+export const consoleLogger: Logger = {
+  debug: noop,
+  info: noop,
+  warn: (fields, message) => console.warn(message, fields),
+  error: (fields, message) => console.error(message, fields),
+}

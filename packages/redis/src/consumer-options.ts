@@ -1,4 +1,4 @@
-import { InvalidOptionError, type Logger } from '@txbox/core'
+import { consoleLogger, InvalidOptionError, type Logger } from '@txbox/core'
 import { nonEmptyString, positiveInteger, rejectUnknownOptions } from './check-options.js'
 import type { ConsumeRedisStreamOptions, RedisConsumerClient, RedisStreamHandler, RedisStreamMessage } from './redis-config.js'
 
@@ -22,19 +22,6 @@ const OPTION_NAMES = [
 const DEFAULT_HANDLER_TIMEOUT_MS = 30_000
 /** setTimeout's limit (about 24.8 days): a longer delay fires at once. */
 const MAX_TIMER_MS = 2_147_483_647
-
-/**
- * The default logger: warnings and errors (a failed handler, a dead letter, a
- * lost entry, a Redis error) go to the console, so they are not missed; debug
- * and info are silent. Pass your own `logger` (pino fits) to route them elsewhere.
- */
-const consoleLogger: Logger = {
-  debug() {},
-  info() {},
-  // The messages already start with "txbox redis consumer:".
-  warn: (fields, message) => console.warn(message, fields),
-  error: (fields, message) => console.error(message, fields),
-}
 
 /** The options of {@link consumeRedisStream}, checked once, defaults filled in. */
 export interface ResolvedConsumerOptions<T> {
@@ -87,6 +74,7 @@ export function resolveConsumerOptions<T>(options: ConsumeRedisStreamOptions<T>)
     deadLetterStream,
     startId: options.startId === undefined ? '0' : nonEmptyString(WHERE, 'startId', options.startId),
     wrap: options.wrap,
+    // Warnings and errors (a lost entry, a Redis error) must not go unseen.
     logger: options.logger ?? consoleLogger,
   }
 }

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
-import { type Logger, silentLogger } from '../logger.js'
+import { consoleLogger, type Logger } from '../logger.js'
 import type { Publisher } from '../publisher.js'
 import { LANE_COUNT } from '../schema/migrations.js'
 import { rejectUnknownOptions, resolveTableNames, type TableNames, type TableOptions } from '../schema/table-names.js'
@@ -60,7 +60,7 @@ export interface RelayOptions extends TableOptions {
   blockKeyOnFailure?: boolean
   /** How long a batch may wait for the broker before its unconfirmed messages count as failed, in ms. Default 30000. */
   publishTimeout?: number
-  /** Where the relay logs. pino fits. Default: silent. */
+  /** Where the relay logs. pino fits. Default: warnings and errors to the console (`consoleLogger`); `silentLogger` silences it. */
   logger?: Logger
 }
 
@@ -146,7 +146,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     retryDelay,
     blockKeyOnFailure: options.blockKeyOnFailure ?? true,
     publishTimeout: integer('publishTimeout', options.publishTimeout, 30_000, 1, 3_600_000),
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ?? consoleLogger,
   }
 }
 
