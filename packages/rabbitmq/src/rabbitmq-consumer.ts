@@ -212,6 +212,12 @@ class RabbitmqQueueConsumer<T> {
       this.settle(channel, delivery, 'reject', undefined)
       return
     }
+    if (this.attempts.handledBefore(delivery, message.messageId)) {
+      // Handled here already; only its ack was lost with a channel. Running the
+      // handler again could not help, and counting it could dead-letter it.
+      this.settle(channel, delivery, 'ack', message)
+      return
+    }
     if (message.deliveries > this.o.maxDeliveries) {
       this.o.onError(
         new RabbitmqConsumerError(
@@ -232,7 +238,8 @@ class RabbitmqQueueConsumer<T> {
       this.settle(channel, delivery, message.deliveries >= this.o.maxDeliveries ? 'reject' : 'requeue', message)
       return
     }
-    if (this.settle(channel, delivery, 'ack', message)) this.attempts.forget(message.messageId)
+    this.attempts.handled(message.messageId)
+    this.settle(channel, delivery, 'ack', message)
   }
 
   /**

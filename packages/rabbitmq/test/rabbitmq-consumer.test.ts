@@ -1,5 +1,5 @@
 import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
-import { consumeRabbitmq, type RabbitmqMessage, rabbitmqPublisher, UndecodableMessageError } from '@txbox/rabbitmq'
+import { consumeRabbitmq, RabbitmqConsumerError, type RabbitmqMessage, rabbitmqPublisher, UndecodableMessageError } from '@txbox/rabbitmq'
 import { serviceUrls, uniqueName, waitFor } from '@txbox/testing'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { type Admin, type AdminChannel, closeConnectionsNamed, connectionPids, openAdmin } from './broker.js'
@@ -344,6 +344,44 @@ describe('consumeRabbitmq', () => {
     }
   }
 
+  for (const type of ['classic', 'quorum'] as const) {
+    test(`a message handled on its last attempt whose ack was lost with the connection is not dead-lettered, nor handled again (${type} queue)`, async () => {
+      const topic = `${exchange}.lostack.${type}`
+      const { queue, dead } = await workQueue(topic, type)
+      const connectionName = uniqueName('rmq_cons_lostack')
+      const errors: unknown[] = []
+      const handled: string[] = []
+      const consumer = await consumeRabbitmq({
+        url,
+        connectionName,
+        queue,
+        prefetch: 1,
+        maxDeliveries: 1,
+        reconnectDelay: 20,
+        onError: (e) => errors.push(e),
+        handler: async (m) => {
+          handled.push(m.messageId)
+          if (handled.length > 1) return
+          // The connection goes while the handler runs; the handler succeeds, its ack is lost.
+          await closeConnectionsNamed(connectionName)
+          await waitFor(() => errors.length > 0)
+        },
+      })
+      try {
+        const first = await publish(topic)
+        await waitFor(() => errors.some((e) => e instanceof RabbitmqConsumerError && e.reason === 'settle-failed'), { message: 'the lost ack reported' })
+        // With prefetch 1, the next message comes once the first one's redelivered copy was settled.
+        const next = await publish(topic)
+        await waitFor(() => handled.includes(next.messageId), { timeoutMs: 15_000, message: 'the next message handled' })
+        expect(handled).toEqual([first.messageId, next.messageId])
+      } finally {
+        await consumer.stop()
+      }
+      expect(await count(dead)).toBe(0)
+      expect(await count(queue)).toBe(0)
+    })
+  }
+
   test('a failed ack or reject (its channel closed meanwhile) is reported, not swallowed', async () => {
     const topic = `${exchange}.lostsettle`
     const { queue } = await workQueue(topic, 'quorum')
@@ -361,17 +399,21 @@ describe('consumeRabbitmq', () => {
         if (runs === 1) {
           await closeConnectionsNamed(connectionName)
           await waitFor(() => errors.length > 0)
+          throw new Error('failed, and its requeue is lost too')
         }
       },
     })
     try {
-      await publish(topic)
-      await waitFor(() => errors.some((e) => /could not ack/.test(String((e as Error).message))), { message: 'the lost ack reported' })
-      await waitFor(() => runs === 2, { timeoutMs: 15_000, message: 'redelivered after the lost ack' })
+      const sent = await publish(topic)
+      await waitFor(() => errors.some((e) => e instanceof RabbitmqConsumerError && e.reason === 'settle-failed'), { message: 'the lost requeue reported' })
+      const lost = errors.find((e) => e instanceof RabbitmqConsumerError && e.reason === 'settle-failed') as RabbitmqConsumerError
+      expect(lost.message).toMatch(new RegExp(`could not requeue \\(nack\\) message ${sent.messageId}.*delivers it again`))
+      await waitFor(() => runs === 2, { timeoutMs: 15_000, message: 'redelivered after the lost requeue' })
     } finally {
       await consumer.stop()
     }
   })
+
 
   test('without onError, failures go to the console (a lost connection as an error, a failed handler as a warning)', async () => {
     const topic = `${exchange}.console`
