@@ -42,6 +42,16 @@ export class DeliveryAttempts {
     return Math.max(byBroker, byUs)
   }
 
+  /**
+   * Attempts of this message this process started already (0 for a new
+   * copy). Unlike {@link attemptOf}, only runs known to have happened:
+   * RabbitMQ's count also grows for deliveries returned unstarted (prefetched
+   * when a connection dropped).
+   */
+  startedHere(delivery: AmqpMessage, messageId: string): number {
+    return delivery.fields.redelivered === true ? (this.seen.get(messageId)?.attempts ?? 0) : 0
+  }
+
   /** Whether this delivery is one this process handled already, back because its ack was lost. */
   handledBefore(delivery: AmqpMessage, messageId: string): boolean {
     return delivery.fields.redelivered === true && this.seen.get(messageId)?.handled === true

@@ -218,7 +218,9 @@ class RabbitmqQueueConsumer<T> {
       this.settle(channel, delivery, 'ack', message)
       return
     }
-    if (message.deliveries > this.o.maxDeliveries) {
+    // Only attempts known to have run here exhaust a message: RabbitMQ's count
+    // also grows for deliveries returned unstarted, and every message gets a run.
+    if (this.attempts.startedHere(delivery, message.messageId) >= this.o.maxDeliveries) {
       this.o.onError(
         new RabbitmqConsumerError(
           'deliveries-exhausted',
