@@ -584,6 +584,12 @@ describe('consumeRabbitmq', () => {
       [{ url, queue: 'q', handler, maxDeliveries: 1.5 }, 'maxDeliveries'],
       [{ url, queue: 'q', handler, wrap: 'processOnce' }, 'wrap'],
       [{ url, queue: 'q', handler, prefech: 5 }, 'prefech'],
+      [{ url, queue: 'q', handler, declare: 'events' }, 'declare'],
+      [{ url, queue: 'q', handler, declare: { exchange: '' } }, 'declare.exchange'],
+      [{ url, queue: 'q', handler, declare: { exchange: 'x', routingKeys: [] } }, 'declare.routingKeys'],
+      [{ url, queue: 'q', handler, declare: { exchange: 'x', queueType: 'stream' } }, 'declare.queueType'],
+      [{ url, queue: 'q', handler, declare: { exchange: 'x', deadLetterExchange: 'x' } }, 'declare.deadLetterExchange'],
+      [{ url, queue: 'q', handler, declare: { exchange: 'x', durable: false } }, 'declare.durable'],
     ]
     for (const [options, option] of cases) {
       const error = await consumeRabbitmq(options as never).catch((e: unknown) => e)
