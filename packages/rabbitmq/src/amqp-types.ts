@@ -54,6 +54,9 @@ export interface AmqpConfirmChannel extends AmqpChannelEvents {
 /** A plain channel, as a consumer uses it. */
 export interface AmqpChannel extends AmqpChannelEvents {
   prefetch(count: number): Promise<unknown>
+  assertExchange(exchange: string, type: string, options: { durable: boolean }): Promise<unknown>
+  assertQueue(queue: string, options: { durable: boolean; arguments: Record<string, unknown> }): Promise<unknown>
+  bindQueue(queue: string, exchange: string, routingKey: string): Promise<unknown>
   consume(queue: string, onMessage: (message: AmqpMessage | null) => void, options: { noAck: boolean }): Promise<{ consumerTag: string }>
   cancel(consumerTag: string): Promise<unknown>
   ack(message: AmqpMessage): void

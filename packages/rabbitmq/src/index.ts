@@ -2,8 +2,9 @@
 
 export { rabbitmqPublisher } from './rabbitmq-publisher.js'
 export { consumeRabbitmq, type RabbitmqConsumer } from './rabbitmq-consumer.js'
-export type { RabbitmqConnectionOptions, RabbitmqPublisherOptions, RabbitmqConsumerOptions } from './rabbitmq-config.js'
+export type { RabbitmqConnectionOptions, RabbitmqPublisherOptions, RabbitmqConsumerOptions, RabbitmqConsumerDeclaration } from './rabbitmq-config.js'
 export { type RabbitmqMessage, KEY_HEADER, TOPIC_HEADER } from './rabbitmq-message.js'
 export type { AmqpConnection, AmqpChannel, AmqpConfirmChannel, AmqpMessage, AmqpMessageProperties, AmqpPublishOptions } from './amqp-types.js'
 export { RabbitmqPublishError, type RabbitmqPublishFailure } from './errors/rabbitmq-publish-error.js'
 export { UndecodableMessageError } from './errors/undecodable-message-error.js'
+export { RabbitmqConsumerError, type RabbitmqConsumerFailure } from './errors/rabbitmq-consumer-error.js'

@@ -1,6 +1,9 @@
 import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
 import type { AmqpConnection } from './amqp-types.js'
 import { SHORT_STRING_MAX_BYTES } from './encode-message.js'
+import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
+import { UndecodableMessageError } from './errors/undecodable-message-error.js'
+import type { ConsumerTopology } from './rabbitmq-consumer-topology.js'
 import type { RabbitmqMessage } from './rabbitmq-message.js'
 
 /**
@@ -46,10 +49,35 @@ export type RabbitmqPublisherOptions = RabbitmqConnectionOptions & {
   assertExchange?: boolean
 }
 
+/** The `declare` option of {@link consumeRabbitmq}: what the consumer declares before it consumes. */
+export interface RabbitmqConsumerDeclaration {
+  /**
+   * The exchange the queue is bound to, declared as `rabbitmqPublisher`
+   * declares it (a durable topic exchange), so that a worker may start before
+   * any relay did. If yours has another type, declare everything yourself.
+   */
+  exchange: string
+  /** The routing keys (topic patterns) bound. Default `['#']`: every message of the exchange. */
+  routingKeys?: string | readonly string[]
+  /** The queue's type. Default `'quorum'`, which counts deliveries exactly (see `maxDeliveries`). */
+  queueType?: 'quorum' | 'classic'
+  /**
+   * Where rejected messages go: declared as a durable direct exchange, with a
+   * queue `<queue>.dead` bound to it that keeps this queue's dead letters.
+   * Default: none (RabbitMQ drops a message rejected after `maxDeliveries`).
+   */
+  deadLetterExchange?: string
+}
+
 /** Options of {@link consumeRabbitmq}. */
 export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
-  /** The queue to consume. Declare it (and its bindings, and its dead-letter exchange) yourself. */
+  /** The queue to consume. Declare it (and its bindings, and its dead-letter exchange) yourself, or pass `declare`. */
   queue: string
+  /**
+   * Declares the queue, its binding to `exchange` and its dead letters each
+   * time a channel opens (idempotent). Without it, the queue must exist.
+   */
+  declare?: RabbitmqConsumerDeclaration
   /** Processes one message. Resolve to ack it; throw to have it redelivered (or dead-lettered after `maxDeliveries`). */
   handler: (message: RabbitmqMessage<T>) => Promise<void>
   /** Unacknowledged messages in flight at once (basic.qos), which is also the handler concurrency. Default 10. */
@@ -70,8 +98,11 @@ export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
   wrap?: (message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>
   /**
    * Told about every failure: a handler that threw (with its message), an
-   * undecodable delivery, a lost channel. Default: nothing (the message is
-   * redelivered or dead-lettered all the same).
+   * undecodable delivery ({@link UndecodableMessageError}), a lost channel or
+   * connection, a lost ack ({@link RabbitmqConsumerError}, whose `reason`
+   * says which). The message is redelivered or dead-lettered all the same.
+   * Default: the console, `console.warn` for a failed handler (it is retried),
+   * `console.error` for the rest.
    */
   onError?: (error: unknown, message: RabbitmqMessage<T> | undefined) => void
   /** First delay before re-opening a lost channel or connection, in ms (doubling up to 30 s). Default 500. */
@@ -94,6 +125,7 @@ export interface ResolvedConsumerOptions<T> {
   readonly connection: AmqpConnection | undefined
   readonly connectionName: string
   readonly queue: string
+  readonly declare: ConsumerTopology | undefined
   readonly handler: (message: RabbitmqMessage<T>) => Promise<void>
   readonly prefetch: number
   readonly maxDeliveries: number
@@ -103,7 +135,7 @@ export interface ResolvedConsumerOptions<T> {
 }
 
 const PUBLISHER_OPTIONS = ['url', 'connection', 'connectionName', 'exchange', 'routingKey', 'assertExchange']
-const CONSUMER_OPTIONS = ['url', 'connection', 'connectionName', 'queue', 'handler', 'prefetch', 'maxDeliveries', 'wrap', 'onError', 'reconnectDelay']
+const CONSUMER_OPTIONS = ['url', 'connection', 'connectionName', 'queue', 'declare', 'handler', 'prefetch', 'maxDeliveries', 'wrap', 'onError', 'reconnectDelay']
 
 export function resolvePublisherOptions(options: RabbitmqPublisherOptions): ResolvedPublisherOptions {
   const where = 'rabbitmqPublisher'
@@ -154,13 +186,48 @@ export function resolveConsumerOptions<T>(options: RabbitmqConsumerOptions<T>): 
   return {
     ...connection,
     queue: options.queue,
+    declare: resolveDeclaration(where, options.declare),
     handler: options.handler,
     prefetch: integer(where, 'prefetch', options.prefetch, 10, 1, 65_535),
     maxDeliveries: integer(where, 'maxDeliveries', options.maxDeliveries, 5, 1, 1_000_000),
     wrap: options.wrap,
-    onError: options.onError ?? (() => {}),
+    onError: options.onError ?? reportToConsole,
     reconnectDelay: integer(where, 'reconnectDelay', options.reconnectDelay, 500, 1, 60_000),
   }
+}
+
+/** The default `onError`: nothing a consumer meets goes unsaid. */
+function reportToConsole(error: unknown, message: RabbitmqMessage<unknown> | undefined): void {
+  // The consumer's own events say what happened and what it does next in their message.
+  if (error instanceof RabbitmqConsumerError || error instanceof UndecodableMessageError) console.error(error.message)
+  // A failed handler is retried (or dead-lettered): a warning, with its stack.
+  else if (message) console.warn(`consumeRabbitmq: the handler failed on message ${message.messageId} (delivery ${message.deliveries}):`, error)
+  else console.error('consumeRabbitmq:', error)
+}
+
+function resolveDeclaration(where: string, declare: RabbitmqConsumerDeclaration | undefined): ConsumerTopology | undefined {
+  if (declare === undefined) return undefined
+  const fail = (option: string, what: string) => new InvalidOptionError(`declare.${option}`, `${where}: declare.${option} ${what}`)
+  if (declare === null || typeof declare !== 'object') throw new InvalidOptionError('declare', `${where}: declare must be an object such as { exchange: 'events', routingKeys: ['email.*'] }.`)
+  for (const key of Object.keys(declare)) {
+    if (!['exchange', 'routingKeys', 'queueType', 'deadLetterExchange'].includes(key)) {
+      throw fail(key, 'is not an option. Known: exchange, routingKeys, queueType, deadLetterExchange.')
+    }
+  }
+  if (typeof declare.exchange !== 'string' || declare.exchange === '') {
+    throw fail('exchange', "must name the exchange to bind to (a non-empty string; RabbitMQ's default exchange cannot be bound).")
+  }
+  const keys = declare.routingKeys === undefined ? ['#'] : typeof declare.routingKeys === 'string' ? [declare.routingKeys] : declare.routingKeys
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) {
+    throw fail('routingKeys', "must be a routing key or a non-empty array of them, e.g. ['email.*'].")
+  }
+  const queueType = declare.queueType ?? 'quorum'
+  if (queueType !== 'quorum' && queueType !== 'classic') throw fail('queueType', "must be 'quorum' or 'classic'.")
+  const dlx = declare.deadLetterExchange
+  if (dlx !== undefined && (typeof dlx !== 'string' || dlx === '' || dlx === declare.exchange)) {
+    throw fail('deadLetterExchange', 'must name an exchange of its own (a non-empty string, not the exchange the queue reads from).')
+  }
+  return { exchange: declare.exchange, routingKeys: [...keys], queueType, deadLetterExchange: dlx }
 }
 
 function resolveConnection(

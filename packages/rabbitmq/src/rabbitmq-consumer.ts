@@ -1,6 +1,9 @@
 import type { AmqpChannel, AmqpConnection, AmqpMessage } from './amqp-types.js'
 import { AmqpConnectionSlot } from './connect-amqp.js'
+import { DeliveryAttempts } from './delivery-attempts.js'
+import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
 import { type RabbitmqConsumerOptions, type ResolvedConsumerOptions, resolveConsumerOptions } from './rabbitmq-config.js'
+import { declareConsumerTopology } from './rabbitmq-consumer-topology.js'
 import { decodeMessage, type RabbitmqMessage } from './rabbitmq-message.js'
 
 /** A running consumer, as {@link consumeRabbitmq} returns it. */
@@ -18,14 +21,22 @@ export interface RabbitmqConsumer {
  * Consumes `queue`: decodes each delivery into a {@link RabbitmqMessage},
  * calls `handler` (through `wrap` when given), and acks once it resolved. When
  * it throws, the message is requeued (nack) until its `maxDeliveries`-th
- * delivery, which is rejected without requeue so the queue's dead-letter
+ * attempt, which is rejected without requeue so the queue's dead-letter
  * exchange takes it. A delivery that cannot be decoded is rejected at once.
- * Resolves once the consumer is registered; a lost channel or connection is
- * re-opened with backoff until `stop()`.
+ * With `declare`, the queue, its binding and its dead letters are declared on
+ * every channel first.
+ *
+ * Resolves once the consumer is registered. With `url`, a lost channel or
+ * connection is re-opened (a new connection when the old one is gone) with
+ * backoff until `stop()`. With `connection`, a lost channel is re-opened on
+ * it; when your connection closes, the consumer reports it
+ * (`RabbitmqConsumerError`, reason `connection-closed`) and stops. Every
+ * failure goes to `onError`, by default to the console.
  *
  * ```ts
  * const consumer = await consumeRabbitmq({
  *   url, queue: 'emails', maxDeliveries: 5,
+ *   declare: { exchange: 'events', routingKeys: ['email.*'], deadLetterExchange: 'dead' },
  *   handler: async (m) => sendWelcomeEmail(m.payload),
  *   wrap: (m, run) => processOnce(db, m.messageId, run),
  * })
@@ -43,8 +54,6 @@ export async function consumeRabbitmq<T = unknown>(options: RabbitmqConsumerOpti
   return { stop: () => consumer.stop() }
 }
 
-/** Redeliveries we counted ourselves (classic queues), bounded: the oldest entries go first. */
-const MAX_COUNTED = 10_000
 const MAX_RECONNECT_DELAY = 30_000
 
 class RabbitmqQueueConsumer<T> {
@@ -53,12 +62,14 @@ class RabbitmqQueueConsumer<T> {
   private channel: AmqpChannel | undefined
   private consumerTag: string | undefined
   private readonly inFlight = new Set<Promise<void>>()
-  /** Failed deliveries per message id, for queues that do not count them (classic queues). */
-  private readonly failedDeliveries = new Map<string, number>()
+  private readonly attempts = new DeliveryAttempts()
   private attaching: Promise<void> | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private reconnectDelay: number
   private stopping: Promise<void> | undefined
+  /** Set when the user's connection closed: nothing can be re-opened on it. */
+  private givenConnectionClosed = false
+  private readonly onGivenConnectionClose = () => this.givenConnectionLost()
 
   constructor(options: ResolvedConsumerOptions<T>) {
     this.connections = new AmqpConnectionSlot(options.connection, options.url, options.connectionName)
@@ -75,6 +86,9 @@ class RabbitmqQueueConsumer<T> {
       },
     }
     this.reconnectDelay = options.reconnectDelay
+    // amqplib connections never re-open: once the user's has closed, retrying
+    // on it would loop forever with the queue left without a consumer.
+    options.connection?.on('close', this.onGivenConnectionClose)
   }
 
   attach(): Promise<void> {
@@ -91,7 +105,15 @@ class RabbitmqQueueConsumer<T> {
 
   private async open(): Promise<void> {
     const connection = await this.connection()
-    const channel = await connection.createChannel()
+    let channel: AmqpChannel
+    try {
+      channel = await connection.createChannel()
+    } catch (error) {
+      // The connection is unusable (closed under us, or never to answer):
+      // with our own, open a new one next time instead of retrying on it.
+      await this.connections.close()
+      throw error
+    }
     let lastError: Error | undefined
     channel.on('error', (error) => {
       lastError = error
@@ -100,18 +122,24 @@ class RabbitmqQueueConsumer<T> {
       if (this.channel !== channel) return
       this.channel = undefined
       this.consumerTag = undefined
-      if (this.stopping) return
-      this.o.onError(new Error(`consumeRabbitmq: lost the channel on queue "${this.o.queue}"${lastError ? ` (${lastError.message})` : ''}; re-opening it.`, { cause: lastError }), undefined)
+      if (this.stopping || this.givenConnectionClosed) return
+      const reason = lastError ? ` (${lastError.message})` : ''
+      this.o.onError(
+        new RabbitmqConsumerError('channel-lost', `consumeRabbitmq: lost the channel on queue "${this.o.queue}"${reason}; re-opening it.`, { cause: lastError }),
+        undefined,
+      )
       this.scheduleReconnect()
     })
     try {
+      if (this.o.declare) await declareConsumerTopology(channel, this.o.queue, this.o.declare)
       await channel.prefetch(this.o.prefetch)
       if (this.stopping) throw new Error('consumeRabbitmq: stopped while starting.')
-      this.channel = channel
       const { consumerTag } = await channel.consume(this.o.queue, (delivery) => this.onDelivery(channel, delivery), { noAck: false })
+      // Ours from here: a channel that fails while opening is the caller's
+      // failure to report (attach rejects), not a lost channel to re-open.
+      this.channel = channel
       this.consumerTag = consumerTag
     } catch (error) {
-      if (this.channel === channel) this.channel = undefined
       await channel.close().catch(() => {})
       throw error
     }
@@ -125,23 +153,45 @@ class RabbitmqQueueConsumer<T> {
   }
 
   private scheduleReconnect(): void {
-    if (this.stopping || this.reconnectTimer) return
+    if (this.stopping || this.givenConnectionClosed || this.reconnectTimer) return
     const delay = this.reconnectDelay
     this.reconnectDelay = Math.min(delay * 2, MAX_RECONNECT_DELAY)
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined
-      if (this.stopping) return
+      if (this.stopping || this.givenConnectionClosed) return
       this.attach().catch((error) => {
-        this.o.onError(error, undefined)
+        if (this.givenConnectionClosed) return
+        this.o.onError(
+          new RabbitmqConsumerError('channel-lost', `consumeRabbitmq: could not re-open a channel on queue "${this.o.queue}": ${describe(error)}; retrying in ${this.reconnectDelay} ms.`, {
+            cause: error,
+          }),
+          undefined,
+        )
         this.scheduleReconnect()
       })
     }, delay)
   }
 
+  private givenConnectionLost(): void {
+    if (this.stopping || this.givenConnectionClosed) return
+    this.givenConnectionClosed = true
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = undefined
+    this.channel = undefined
+    this.consumerTag = undefined
+    this.o.onError(
+      new RabbitmqConsumerError(
+        'connection-closed',
+        `consumeRabbitmq: the connection you passed closed, so queue "${this.o.queue}" is no longer consumed; the consumer cannot reopen a connection it does not own and has stopped. Open a new connection and consumer, or pass url to have it reconnect by itself.`,
+      ),
+      undefined,
+    )
+  }
+
   private onDelivery(channel: AmqpChannel, delivery: AmqpMessage | null): void {
     if (delivery === null) {
       // The broker cancelled us (the queue was deleted): start over on a new channel.
-      this.o.onError(new Error(`consumeRabbitmq: RabbitMQ cancelled the consumer of queue "${this.o.queue}" (was it deleted?).`), undefined)
+      this.o.onError(new RabbitmqConsumerError('cancelled', `consumeRabbitmq: RabbitMQ cancelled the consumer of queue "${this.o.queue}" (was it deleted?).`), undefined)
       channel.close().catch(() => {})
       return
     }
@@ -155,58 +205,72 @@ class RabbitmqQueueConsumer<T> {
   private async handle(channel: AmqpChannel, delivery: AmqpMessage): Promise<void> {
     let message: RabbitmqMessage<T>
     try {
-      message = decodeMessage<T>(delivery, this.deliveriesOf(delivery))
+      const id = delivery.properties.messageId
+      message = decodeMessage<T>(delivery, typeof id === 'string' ? this.attempts.attemptOf(delivery, id) : 1)
     } catch (error) {
       this.o.onError(error, undefined)
-      settle(() => channel.reject(delivery, false))
+      this.settle(channel, delivery, 'reject', undefined)
       return
     }
+    if (this.attempts.handledBefore(delivery, message.messageId)) {
+      // Handled here already; only its ack was lost with a channel. Running the
+      // handler again could not help, and counting it could dead-letter it.
+      this.settle(channel, delivery, 'ack', message)
+      return
+    }
+    // Only attempts known to have run here exhaust a message: RabbitMQ's count
+    // also grows for deliveries returned unstarted, and every message gets a run.
+    if (this.attempts.startedHere(delivery, message.messageId) >= this.o.maxDeliveries) {
+      this.o.onError(
+        new RabbitmqConsumerError(
+          'deliveries-exhausted',
+          `consumeRabbitmq: message ${message.messageId} came back after its ${this.o.maxDeliveries} attempts (its reject was lost with the channel); rejected again without running the handler.`,
+        ),
+        message,
+      )
+      this.settle(channel, delivery, 'reject', message)
+      return
+    }
+    this.attempts.begin(message.messageId, message.deliveries)
     try {
       const run = () => this.o.handler(message)
       await (this.o.wrap ? this.o.wrap(message, run) : run())
     } catch (error) {
       this.o.onError(error, message)
-      if (message.deliveries >= this.o.maxDeliveries) {
-        this.failedDeliveries.delete(message.messageId)
-        settle(() => channel.reject(delivery, false))
-      } else {
-        this.countFailure(delivery, message)
-        settle(() => channel.nack(delivery, false, true))
-      }
+      this.settle(channel, delivery, message.deliveries >= this.o.maxDeliveries ? 'reject' : 'requeue', message)
       return
     }
-    this.failedDeliveries.delete(message.messageId)
-    settle(() => channel.ack(delivery))
+    this.attempts.handled(message.messageId)
+    this.settle(channel, delivery, 'ack', message)
   }
 
   /**
-   * Quorum queues count deliveries in the `x-delivery-count` header (absent on
-   * the first one): exact, whichever consumer had the message. Classic queues
-   * only flag a redelivery, so we count the failures this process saw; a
-   * message redelivered after another consumer failed counts as its 2nd.
+   * Acks, requeues (nack) or rejects without requeue (so the dead-letter
+   * exchange takes it). On a channel that closed meanwhile this throws, and
+   * RabbitMQ delivers the message again: reported, since that redelivery
+   * counts as an attempt. Returns whether it was sent.
    */
-  private deliveriesOf(delivery: AmqpMessage): number {
-    const counted = delivery.properties.headers?.['x-delivery-count']
-    if (typeof counted === 'number') return counted + 1
-    if (!delivery.fields.redelivered) return 1
-    const id = delivery.properties.messageId
-    const failed = id === undefined ? 0 : (this.failedDeliveries.get(id) ?? 0)
-    return Math.max(2, failed + 1)
-  }
-
-  private countFailure(delivery: AmqpMessage, message: RabbitmqMessage<T>): void {
-    if (typeof delivery.properties.headers?.['x-delivery-count'] === 'number') return
-    this.failedDeliveries.delete(message.messageId)
-    this.failedDeliveries.set(message.messageId, message.deliveries)
-    if (this.failedDeliveries.size > MAX_COUNTED) {
-      const oldest = this.failedDeliveries.keys().next().value
-      if (oldest !== undefined) this.failedDeliveries.delete(oldest)
+  private settle(channel: AmqpChannel, delivery: AmqpMessage, how: 'ack' | 'requeue' | 'reject', message: RabbitmqMessage<T> | undefined): boolean {
+    try {
+      if (how === 'ack') channel.ack(delivery)
+      else if (how === 'requeue') channel.nack(delivery, false, true)
+      else channel.reject(delivery, false)
+      return true
+    } catch (error) {
+      const id = delivery.properties.messageId ?? '(no messageId)'
+      const verb = how === 'ack' ? 'ack' : how === 'requeue' ? 'requeue (nack)' : 'reject'
+      this.o.onError(
+        new RabbitmqConsumerError('settle-failed', `consumeRabbitmq: could not ${verb} message ${id}: ${describe(error)}; RabbitMQ delivers it again.`, { cause: error }),
+        message,
+      )
+      return false
     }
   }
 
   private async shutDown(): Promise<void> {
     clearTimeout(this.reconnectTimer)
     this.reconnectTimer = undefined
+    this.o.connection?.removeListener('close', this.onGivenConnectionClose)
     await this.attaching?.catch(() => {})
     const channel = this.channel
     if (channel && this.consumerTag !== undefined) await channel.cancel(this.consumerTag).catch(() => {})
@@ -217,11 +281,6 @@ class RabbitmqQueueConsumer<T> {
   }
 }
 
-/** Acks and nacks on a channel that closed meanwhile throw; the broker requeues those messages anyway. */
-function settle(acknowledge: () => void): void {
-  try {
-    acknowledge()
-  } catch {
-    // at-least-once: the message comes back and the consumer drops the duplicate by its messageId
-  }
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

@@ -30,7 +30,11 @@ export interface RabbitmqMessage<T = unknown> {
   readonly key: string | null
   /** The payload, parsed from the JSON body. */
   readonly payload: T
-  /** The headers given at enqueue (and trace context), without txbox's and RabbitMQ's own. */
+  /**
+   * The headers given at enqueue (and trace context), without txbox's and
+   * RabbitMQ's own. A value another producer sent as an AMQP table or array is
+   * its JSON text; a number or boolean, its text.
+   */
   readonly headers: Readonly<Record<string, string>>
   /** Which delivery of this message this is, from 1 (see `maxDeliveries` for how it is counted). */
   readonly deliveries: number
@@ -57,7 +61,7 @@ export function decodeMessage<T>(delivery: AmqpMessage, deliveries: number): Rab
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(raw)) {
     if (BROKER_HEADERS.has(name) || value === undefined || value === null) continue
-    headers[name] = Buffer.isBuffer(value) ? value.toString('utf8') : typeof value === 'string' ? value : String(value)
+    headers[name] = headerText(value)
   }
   return {
     messageId,
@@ -68,6 +72,27 @@ export function decodeMessage<T>(delivery: AmqpMessage, deliveries: number): Rab
     deliveries,
     redelivered: fields.redelivered === true,
   }
+}
+
+/**
+ * A header value as text. txbox publishes strings only; other producers may
+ * send AMQP tables, arrays, numbers, booleans or byte arrays: tables and
+ * arrays arrive as their JSON text (byte arrays inside as UTF-8 strings), so
+ * `JSON.parse(m.headers.name)` gives them back, instead of "[object Object]".
+ */
+function headerText(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (Buffer.isBuffer(value)) return value.toString('utf8')
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value, jsonHeaderValue)
+  return String(value)
+}
+
+function jsonHeaderValue(this: unknown, key: string, value: unknown): unknown {
+  // JSON.stringify has already turned a Buffer into { type: 'Buffer', data }: read the original.
+  const original = (this as Record<string, unknown>)[key]
+  if (Buffer.isBuffer(original)) return original.toString('utf8')
+  if (typeof value === 'bigint') return value.toString()
+  return value
 }
 
 function headerString(value: unknown): string | undefined {

@@ -1,8 +1,8 @@
 import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
-import { consumeRabbitmq, type RabbitmqMessage, rabbitmqPublisher, UndecodableMessageError } from '@txbox/rabbitmq'
+import { consumeRabbitmq, RabbitmqConsumerError, type RabbitmqMessage, rabbitmqPublisher, UndecodableMessageError } from '@txbox/rabbitmq'
 import { serviceUrls, uniqueName, waitFor } from '@txbox/testing'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type Admin, type AdminChannel, closeConnectionsNamed, openAdmin } from './broker.js'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
+import { type Admin, type AdminChannel, closeConnectionsNamed, connectionPids, openAdmin } from './broker.js'
 
 const url = serviceUrls().amqpUrl
 const exchange = uniqueName('rmq_cons')
@@ -11,6 +11,7 @@ let admin: Admin
 let channel: AdminChannel
 let publisher: ReturnType<typeof rabbitmqPublisher>
 const queues: string[] = []
+const exchanges: string[] = []
 let seq = 0
 
 /** A work queue bound to the exchange for `topic`, dead-lettering to its own dead-letter queue. */
@@ -48,6 +49,19 @@ async function publish(topic: string, overrides: Partial<OutboxMessage> = {}): P
 
 const count = async (queue: string) => (await channel.checkQueue(queue)).messageCount
 
+/** The consumers of `queue`, or undefined while it does not exist (probed on a channel of its own: a 404 closes the channel). */
+async function consumersOf(queue: string): Promise<number | undefined> {
+  const probe = await admin.createChannel()
+  probe.on('error', () => {})
+  try {
+    return (await probe.checkQueue(queue)).consumerCount
+  } catch {
+    return undefined
+  } finally {
+    await probe.close().catch(() => {})
+  }
+}
+
 /** A gate a handler can wait on. */
 function gate() {
   let open!: () => void
@@ -67,6 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await publisher?.close?.()
   for (const q of queues) await channel.deleteQueue(q)
+  for (const x of exchanges) await channel.deleteExchange(x)
   await channel.deleteExchange(exchange)
   await channel.deleteExchange(deadExchange)
   await admin.close()
@@ -139,6 +154,7 @@ describe('consumeRabbitmq', () => {
           deliveries.push(m.deliveries)
           throw new Error('poison')
         },
+        onError: () => {},
       })
       let sent: OutboxMessage
       try {
@@ -289,6 +305,252 @@ describe('consumeRabbitmq', () => {
     }
   })
 
+  for (const type of ['classic', 'quorum'] as const) {
+    for (const dropAt of [2, 3]) {
+      test(`exactly maxDeliveries handler runs when the connection drops during attempt ${dropAt} of 3 (${type} queue)`, async () => {
+        const topic = `${exchange}.drop.${type}.${dropAt}`
+        const { queue, dead } = await workQueue(topic, type)
+        const connectionName = uniqueName('rmq_cons_drop')
+        const runs: number[] = []
+        const errors: unknown[] = []
+        const consumer = await consumeRabbitmq({
+          url,
+          connectionName,
+          queue,
+          maxDeliveries: 3,
+          reconnectDelay: 20,
+          onError: (e) => errors.push(e),
+          handler: async (m) => {
+            runs.push(m.deliveries)
+            if (runs.length === dropAt) {
+              // The broker drops the connection while this attempt runs: its nack or reject is lost with it.
+              const before = errors.length
+              await closeConnectionsNamed(connectionName)
+              await waitFor(() => errors.length > before, { message: 'the consumer saw its connection go' })
+            }
+            throw new Error('poison')
+          },
+        })
+        try {
+          await publish(topic)
+          await waitFor(async () => (await count(dead)) === 1, { timeoutMs: 20_000, message: `dead-lettered (runs so far: ${runs})` })
+        } finally {
+          await consumer.stop()
+        }
+        expect(runs).toHaveLength(3)
+        expect(runs).toEqual([1, 2, 3])
+        expect(await count(queue)).toBe(0)
+      })
+    }
+  }
+
+  for (const type of ['classic', 'quorum'] as const) {
+    test(`a message handled on its last attempt whose ack was lost with the connection is not dead-lettered, nor handled again (${type} queue)`, async () => {
+      const topic = `${exchange}.lostack.${type}`
+      const { queue, dead } = await workQueue(topic, type)
+      const connectionName = uniqueName('rmq_cons_lostack')
+      const errors: unknown[] = []
+      const handled: string[] = []
+      const consumer = await consumeRabbitmq({
+        url,
+        connectionName,
+        queue,
+        prefetch: 1,
+        maxDeliveries: 1,
+        reconnectDelay: 20,
+        onError: (e) => errors.push(e),
+        handler: async (m) => {
+          handled.push(m.messageId)
+          if (handled.length > 1) return
+          // The connection goes while the handler runs; the handler succeeds, its ack is lost.
+          await closeConnectionsNamed(connectionName)
+          await waitFor(() => errors.length > 0)
+        },
+      })
+      try {
+        const first = await publish(topic)
+        await waitFor(() => errors.some((e) => e instanceof RabbitmqConsumerError && e.reason === 'settle-failed'), { message: 'the lost ack reported' })
+        // With prefetch 1, the next message comes once the first one's redelivered copy was settled.
+        const next = await publish(topic)
+        await waitFor(() => handled.includes(next.messageId), { timeoutMs: 15_000, message: 'the next message handled' })
+        expect(handled).toEqual([first.messageId, next.messageId])
+      } finally {
+        await consumer.stop()
+      }
+      expect(await count(dead)).toBe(0)
+      expect(await count(queue)).toBe(0)
+    })
+  }
+
+  test('a failed ack or reject (its channel closed meanwhile) is reported, not swallowed', async () => {
+    const topic = `${exchange}.lostsettle`
+    const { queue } = await workQueue(topic, 'quorum')
+    const connectionName = uniqueName('rmq_cons_lost')
+    const errors: unknown[] = []
+    let runs = 0
+    const consumer = await consumeRabbitmq({
+      url,
+      connectionName,
+      queue,
+      reconnectDelay: 20,
+      onError: (e) => errors.push(e),
+      handler: async () => {
+        runs++
+        if (runs === 1) {
+          await closeConnectionsNamed(connectionName)
+          await waitFor(() => errors.length > 0)
+          throw new Error('failed, and its requeue is lost too')
+        }
+      },
+    })
+    try {
+      const sent = await publish(topic)
+      await waitFor(() => errors.some((e) => e instanceof RabbitmqConsumerError && e.reason === 'settle-failed'), { message: 'the lost requeue reported' })
+      const lost = errors.find((e) => e instanceof RabbitmqConsumerError && e.reason === 'settle-failed') as RabbitmqConsumerError
+      expect(lost.message).toMatch(new RegExp(`could not requeue \\(nack\\) message ${sent.messageId}.*delivers it again`))
+      await waitFor(() => runs === 2, { timeoutMs: 15_000, message: 'redelivered after the lost requeue' })
+    } finally {
+      await consumer.stop()
+    }
+  })
+
+
+  test('without onError, failures go to the console (a lost connection as an error, a failed handler as a warning)', async () => {
+    const topic = `${exchange}.console`
+    const { queue } = await workQueue(topic, 'quorum')
+    const connectionName = uniqueName('rmq_cons_console')
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    let runs = 0
+    const consumer = await consumeRabbitmq({
+      url,
+      connectionName,
+      queue,
+      reconnectDelay: 20,
+      handler: async () => {
+        runs++
+        if (runs === 1) throw new Error('first try fails')
+      },
+    })
+    try {
+      await publish(topic)
+      await waitFor(() => runs === 2)
+      expect(warn.mock.calls.flat().map(String).join(' ')).toMatch(/first try fails/)
+      await closeConnectionsNamed(connectionName)
+      await waitFor(() => error.mock.calls.length > 0, { message: 'the lost connection reported on the console' })
+      expect(error.mock.calls.flat().map(String).join(' ')).toMatch(/consumeRabbitmq.*(connection|channel)/s)
+    } finally {
+      await consumer.stop()
+      warn.mockRestore()
+      error.mockRestore()
+    }
+  })
+
+  test('after the broker closes its connection, it consumes again on a new connection (the queue has a consumer again)', async () => {
+    const topic = `${exchange}.zombie`
+    const { queue } = await workQueue(topic, 'classic')
+    const connectionName = uniqueName('rmq_cons_zombie')
+    const got: string[] = []
+    const errors: unknown[] = []
+    const consumer = await consumeRabbitmq({ url, connectionName, queue, reconnectDelay: 20, handler: async (m) => void got.push(m.messageId), onError: (e) => errors.push(e) })
+    try {
+      const [first] = await closeConnectionsNamed(connectionName)
+      await waitFor(async () => (await channel.checkQueue(queue)).consumerCount === 1 && (await connectionPids(connectionName)).some((pid) => pid !== first), {
+        timeoutMs: 15_000,
+        message: 'a new connection consuming the queue',
+      })
+      const after = await publish(topic)
+      await waitFor(() => got.includes(after.messageId), { timeoutMs: 15_000 })
+    } finally {
+      await consumer.stop()
+    }
+  })
+
+  test('with connection: when the broker closes your connection, the consumer says so and stops retrying on it', async () => {
+    const topic = `${exchange}.userconn.closed`
+    const { queue } = await workQueue(topic, 'classic')
+    const name = uniqueName('rmq_cons_userclosed')
+    const { connection } = await openAdmin(name)
+    connection.on('error', () => {}) // yours to handle, as with any amqplib connection
+    const errors: unknown[] = []
+    const consumer = await consumeRabbitmq({ connection, queue, reconnectDelay: 20, handler: async () => {}, onError: (e) => errors.push(e) })
+    await closeConnectionsNamed(name)
+    await waitFor(() => errors.some((e) => /cannot reopen|pass url/i.test(String((e as Error).message))), { message: `reported: ${errors}` })
+    const reported = errors.length
+    // It gave up: no retry loop on the dead connection.
+    await consumer.stop()
+    expect(errors.length).toBe(reported)
+  })
+
+  test('nested AMQP header values reach the handler as JSON text, numbers and booleans as their text', async () => {
+    const topic = `${exchange}.headers`
+    const { queue } = await workQueue(topic, 'classic')
+    const got: RabbitmqMessage[] = []
+    const consumer = await consumeRabbitmq({ url, queue, handler: async (m) => void got.push(m) })
+    try {
+      channel.publish(exchange, topic, Buffer.from('{}'), {
+        messageId: uniqueName('hdr'),
+        headers: { plain: 'text', nested: { a: 1, b: ['x', 2] }, list: [1, 'two'], count: 5, flag: true, bytes: Buffer.from('raw') },
+      })
+      await waitFor(() => got.length === 1)
+    } finally {
+      await consumer.stop()
+    }
+    expect(got[0]?.headers).toEqual({ plain: 'text', nested: '{"a":1,"b":["x",2]}', list: '[1,"two"]', count: '5', flag: 'true', bytes: 'raw' })
+  })
+
+  describe('declare: the queue, its binding and its dead letters, declared by the consumer', () => {
+    test('a worker started before any relay declared the exchange consumes, and its rejected messages land in its dead-letter queue', async () => {
+      const events = uniqueName('rmq_cons_events')
+      const deadLetters = `${events}.dlx`
+      const queue = uniqueName('rmq_cons_declared')
+      exchanges.push(events, deadLetters)
+      queues.push(queue, `${queue}.dead`)
+      const handled: string[] = []
+      const consumer = await consumeRabbitmq<{ fail?: boolean }>({
+        url,
+        queue,
+        maxDeliveries: 2,
+        declare: { exchange: events, routingKeys: ['email.*'], deadLetterExchange: deadLetters },
+        handler: async (m) => {
+          handled.push(m.messageId)
+          if (m.payload.fail) throw new Error('refused')
+        },
+        onError: () => {},
+      })
+      const relayPublisher = rabbitmqPublisher({ url, exchange: events })
+      try {
+        const ok = { id: '1', messageId: uniqueName('ok'), topic: 'email.welcome', key: null, payload: '{}', headers: {}, attempts: 0, createdAt: new Date() }
+        const bad = { ...ok, id: '2', messageId: uniqueName('bad'), payload: '{"fail":true}' }
+        const results = await relayPublisher.publish([ok, bad], { signal: new AbortController().signal })
+        expect(results.map((r) => r.ok)).toEqual([true, true])
+        await waitFor(async () => (await count(`${queue}.dead`)) === 1, { message: 'the rejected message in the dead-letter queue' })
+        const deadLettered = await channel.get(`${queue}.dead`, { noAck: true })
+        expect(deadLettered === false ? undefined : deadLettered.properties.messageId).toBe(bad.messageId)
+        expect(handled.filter((id) => id === ok.messageId)).toHaveLength(1)
+        expect((await channel.checkQueue(queue)).messageCount).toBe(0)
+      } finally {
+        await relayPublisher.close?.()
+        await consumer.stop()
+      }
+    })
+
+    test('a queue deleted under a declaring consumer is declared again when it re-opens its channel', async () => {
+      const events = uniqueName('rmq_cons_events')
+      const queue = uniqueName('rmq_cons_redeclared')
+      exchanges.push(events)
+      queues.push(queue)
+      const got: string[] = []
+      const consumer = await consumeRabbitmq({ url, queue, reconnectDelay: 20, declare: { exchange: events }, handler: async (m) => void got.push(m.messageId), onError: () => {} })
+      try {
+        await channel.deleteQueue(queue)
+        await waitFor(async () => (await consumersOf(queue)) === 1, { timeoutMs: 15_000, message: 'the queue declared again and consumed' })
+      } finally {
+        await consumer.stop()
+      }
+    })
+  })
+
   test('with connection, stop() closes only its channel', async () => {
     const topic = `${exchange}.userconn`
     const { queue } = await workQueue(topic, 'classic')
@@ -322,6 +584,12 @@ describe('consumeRabbitmq', () => {
       [{ url, queue: 'q', handler, maxDeliveries: 1.5 }, 'maxDeliveries'],
       [{ url, queue: 'q', handler, wrap: 'processOnce' }, 'wrap'],
       [{ url, queue: 'q', handler, prefech: 5 }, 'prefech'],
+      [{ url, queue: 'q', handler, declare: 'events' }, 'declare'],
+      [{ url, queue: 'q', handler, declare: { exchange: '' } }, 'declare.exchange'],
+      [{ url, queue: 'q', handler, declare: { exchange: 'x', routingKeys: [] } }, 'declare.routingKeys'],
+      [{ url, queue: 'q', handler, declare: { exchange: 'x', queueType: 'stream' } }, 'declare.queueType'],
+      [{ url, queue: 'q', handler, declare: { exchange: 'x', deadLetterExchange: 'x' } }, 'declare.deadLetterExchange'],
+      [{ url, queue: 'q', handler, declare: { exchange: 'x', durable: false } }, 'declare.durable'],
     ]
     for (const [options, option] of cases) {
       const error = await consumeRabbitmq(options as never).catch((e: unknown) => e)

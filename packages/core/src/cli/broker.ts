@@ -18,7 +18,10 @@ export interface BrokerConnection {
   readonly publisher: Publisher
   /** The URL without its password, for logs. */
   readonly description: string
+  /** Closes politely (QUIT, channel and connection close): waits for the broker's answer. */
   close(): Promise<void>
+  /** Drops the connection at once, for a broker that does not answer `close()`. */
+  destroy(): void
 }
 
 const CONNECT_TIMEOUT_MS = 10_000
@@ -81,6 +84,9 @@ async function openRedis(url: string, description: string, flags: BrokerFlags, l
       // The adapter never quits a client it was given; this one is ours.
       await redis.quit().catch(() => redis.disconnect())
     },
+    destroy() {
+      redis.disconnect()
+    },
   }
 }
 
@@ -99,6 +105,9 @@ async function openRabbitmq(url: string, description: string, flags: BrokerFlags
     description,
     async close() {
       await publisher.close?.()
+    },
+    destroy() {
+      // The publisher's connection is its own; exiting the process drops it.
     },
   }
 }

@@ -84,9 +84,39 @@ async function runRelay(flags: RelayFlags): Promise<void> {
     logger.info({ signal }, 'stopping: finishing the batch in flight')
     await relay.stop()
   } finally {
-    await broker.close().catch((error) => logger.warn({ err: describeError(error) }, 'closing the broker connection failed'))
+    await closeBroker(broker, logger)
     await database?.close()
   }
+}
+
+/** How long a stopping relay waits for the broker to answer its goodbye (healthy: a few ms). */
+const BROKER_CLOSE_TIMEOUT_MS = 2_000
+
+/**
+ * Closes the broker connection, waiting at most {@link BROKER_CLOSE_TIMEOUT_MS}:
+ * a frozen broker never answers Redis's QUIT or AMQP's channel.close, and the
+ * relay must still exit once asked to (its messages are settled by now).
+ */
+async function closeBroker(broker: BrokerConnection, logger: ReturnType<typeof createCliLogger>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), BROKER_CLOSE_TIMEOUT_MS)
+  })
+  const closed = broker.close().then(
+    () => 'closed' as const,
+    (error) => {
+      logger.warn({ err: describeError(error) }, 'closing the broker connection failed')
+      return 'failed' as const
+    },
+  )
+  const outcome = await Promise.race([closed, timedOut])
+  clearTimeout(timer)
+  if (outcome !== 'timeout') return
+  logger.warn(
+    { broker: broker.description, timeoutMs: BROKER_CLOSE_TIMEOUT_MS },
+    `the broker did not answer within ${BROKER_CLOSE_TIMEOUT_MS / 1000}s while closing the connection; dropping it`,
+  )
+  broker.destroy()
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { Command } from 'commander'
-import { readOutboxStats } from '../relay/relay-metrics.js'
 import type { TableNames } from '../schema/table-names.js'
 import { runSql } from '../sql-executor.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
@@ -21,50 +20,85 @@ interface TopicStatus {
   /** Enqueued with a delay that has not passed yet. */
   delayed: number
   dead: number
-  /** Age of the topic's oldest waiting message, in ms; 0 when none. */
+  /**
+   * How long ago, in ms, the topic's oldest message that is due (ready, or
+   * failed and waiting for its retry) was enqueued; 0 when none is due.
+   * Delayed messages whose time has not come are not late and do not count.
+   */
   oldestAgeMs: number
+}
+
+/** What `txbox status --json` prints: the totals are the sums (and the oldest) of the topic rows. */
+interface Status {
+  schema: string
+  backlog: number
+  /** The largest `oldestAgeMs` of the topics: the same age, over the whole outbox. */
+  oldestAgeMs: number
+  dead: number
+  topics: TopicStatus[]
 }
 
 /** `txbox status`: the backlog, its age, per-topic counts and the dead letters. */
 export function registerStatusCommand(program: Command): void {
   const command = program
     .command('status')
-    .description('show the outbox backlog, the oldest waiting message, counts per topic and the dead letters')
+    .description('show the outbox backlog, how long its oldest due message has waited, counts per topic and the dead letters')
     .option('--json', 'print one JSON object instead of a table')
   addDatabaseOptions(command)
     .addHelpText(
       'after',
       `
+OLDEST DUE (oldestAgeMs in JSON) is the time since the oldest message that is
+due (ready, or failed and waiting for its retry) was enqueued, per topic and
+over the outbox. Delayed messages whose time has not come are not late: they
+count in BACKLOG and DELAYED only.
+
 Examples:
   $ txbox status
   $ txbox status --json | jq .backlog`,
     )
     .action(async (flags: StatusFlags) => {
       const names = tableNamesFor(flags.schema)
-      const status = await withDatabase(flags.databaseUrl, async ({ db }) => {
-        const totals = await readOutboxStats(db, names)
-        return { schema: names.schema, ...totals, topics: await readTopics(db, names) }
-      })
+      const topics = await withDatabase(flags.databaseUrl, ({ db }) => readTopics(db, names))
+      // Totals from the same rows, so that the header and the table never disagree.
+      const status: Status = {
+        schema: names.schema,
+        backlog: sum(topics.map((t) => t.backlog)),
+        oldestAgeMs: Math.max(0, ...topics.map((t) => t.oldestAgeMs)),
+        dead: sum(topics.map((t) => t.dead)),
+        topics,
+      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(status, null, 2)}\n`)
         return
       }
       const lines = [
         `outbox        ${names.quoted.outbox.replaceAll('"', '')}`,
-        `backlog       ${status.backlog}${status.backlog > 0 ? ` (oldest ${formatAge(status.oldestAgeMs)})` : ''}`,
+        `backlog       ${status.backlog}${backlogAge(status)}`,
         `dead letters  ${status.dead}`,
       ]
       if (status.topics.length > 0) {
         lines.push(
           '',
           formatTable(
-            ['TOPIC', 'BACKLOG', 'READY', 'RETRYING', 'DELAYED', 'DEAD', 'OLDEST'],
-            status.topics.map((t) => [t.topic, t.backlog, t.ready, t.retrying, t.delayed, t.dead, t.backlog > 0 ? formatAge(t.oldestAgeMs) : '-']),
+            ['TOPIC', 'BACKLOG', 'READY', 'RETRYING', 'DELAYED', 'DEAD', 'OLDEST DUE'],
+            status.topics.map((t) => [t.topic, t.backlog, t.ready, t.retrying, t.delayed, t.dead, t.backlog > t.delayed ? formatAge(t.oldestAgeMs) : '-']),
           ),
         )
       }
       process.stdout.write(`${lines.join('\n')}\n`)
     })
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0)
+}
+
+/** " (oldest due 3m 20s)", or " (none due yet)" when every waiting message is delayed. */
+function backlogAge(status: Status): string {
+  if (status.backlog === 0) return ''
+  const due = status.backlog - sum(status.topics.map((t) => t.delayed))
+  return due > 0 ? ` (oldest due ${formatAge(status.oldestAgeMs)})` : ' (none due yet)'
 }
 
 async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): Promise<TopicStatus[]> {
@@ -85,7 +119,10 @@ async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): 
               count(*) FILTER (WHERE attempts = 0 AND (available_at IS NULL OR available_at <= now())) AS ready,
               count(*) FILTER (WHERE attempts > 0) AS retrying,
               count(*) FILTER (WHERE attempts = 0 AND available_at > now()) AS delayed,
-              (extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::float8 AS oldest_age_ms
+              -- The age that says how late the relay is: of due messages only (ready or retrying), as the relay's metrics.
+              (extract(epoch FROM clock_timestamp() - min(created_at) FILTER (
+                 WHERE attempts > 0 OR available_at IS NULL OR available_at <= now()
+              )) * 1000)::float8 AS oldest_age_ms
        FROM ${names.quoted.outbox} GROUP BY topic
      ), dead AS (
        SELECT topic, count(*) AS dead FROM ${names.quoted.dead} GROUP BY topic

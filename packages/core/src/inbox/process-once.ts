@@ -6,6 +6,7 @@ import { runSql } from '../sql-executor.js'
 import type { TransactionOptions } from '../transaction/transaction-options.js'
 import { withTransaction } from '../transaction/with-transaction.js'
 import type { ProcessOnceOptions, ProcessOnceResult } from './inbox-options.js'
+import { inboxRecordId } from './inbox-record-id.js'
 import { consumerName } from './validate-inbox-input.js'
 
 const OPTION_NAMES = ['consumer', 'isolationLevel', 'onHookError']
@@ -24,6 +25,10 @@ const DUPLICATE = Object.freeze({ status: 'duplicate' as const })
  *   duplicate) if the first committed, or runs the handler if it rolled back.
  *   Under `repeatable read` or `serializable` the second instead fails with a
  *   serialization error (SQLSTATE 40001); retry it and it comes out a duplicate.
+ *
+ * Any non-empty string is an id: one longer than 512 bytes (or holding a NUL
+ * or a lone surrogate, which PostgreSQL text cannot keep apart) is recorded as
+ * its SHA-256 digest, so that it fits the inbox index.
  *
  * Called inside `withTransaction` on the same `db`, it runs in a savepoint of
  * that transaction, and the record commits with it. `onCommit` hooks work in
@@ -63,13 +68,25 @@ export async function processOnce<DB, T>(
       // The record goes in before the handler runs: a concurrent delivery of
       // the same id blocks here on our uncommitted row until we end, instead
       // of running its handler next to ours.
+      // A long id goes in as its digest; a record an older version made of
+      // the id itself (it fit the index) still counts.
+      const id = inboxRecordId(messageId)
       let inserted: unknown[]
       try {
-        ;({ rows: inserted } = await runSql(
-          trx,
-          `INSERT INTO ${names.quoted.inbox} (consumer, message_id) VALUES ($1, $2) ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1`,
-          [consumer, messageId],
-        ))
+        ;({ rows: inserted } =
+          id.legacy === null
+            ? await runSql(
+                trx,
+                `INSERT INTO ${names.quoted.inbox} (consumer, message_id) VALUES ($1, $2) ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1`,
+                [consumer, id.stored],
+              )
+            : await runSql(
+                trx,
+                `INSERT INTO ${names.quoted.inbox} (consumer, message_id)
+                 SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM ${names.quoted.inbox} WHERE consumer = $1 AND message_id = $3)
+                 ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1`,
+                [consumer, id.stored, id.legacy],
+              ))
       } catch (error) {
         if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(names.quoted.inbox, { cause: error, tables: names })
         throw error

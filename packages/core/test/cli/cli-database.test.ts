@@ -2,16 +2,25 @@ import { createRelay, migrationSql } from '@txbox/core'
 import { recordingPublisher, useTestDatabase } from '@txbox/testing'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
+<<<<<<< HEAD
 import { ensureCliBuilt, runCli } from './cli-process.js'
 import { deadLetterFixture } from './dead-letter-fixture.js'
 import { migrations } from '../../src/schema/migrations.js'
 
 const LATEST = migrations.at(-1)?.version
+=======
+import { ensureCliBuilt, runCli, runCliWithLateReader } from './cli-process.js'
+>>>>>>> h/amqp-consumer
 
 const t = useTestDatabase('cli')
 const env = () => ({ DATABASE_URL: t.url })
 const txbox = (...args: string[]) => runCli([...args, '--schema', t.schema], { env: env() })
+<<<<<<< HEAD
 const { enqueue, makeDead, clear } = deadLetterFixture(t)
+=======
+/** `txbox` into a pipe nobody reads until it is full, as `txbox ... | jq` before jq started. */
+const txboxIntoLatePipe = (...args: string[]) => runCliWithLateReader([...args, '--schema', t.schema], { env: env() })
+>>>>>>> h/amqp-consumer
 
 beforeAll(ensureCliBuilt, 180_000)
 
@@ -97,6 +106,62 @@ describe('with the tables', () => {
     ])
     const limited = await txbox('dead', 'list', '--limit', '1')
     expect(limited.stdout).toMatch(/1 of 2 shown/)
+  })
+
+  test('txbox status: a topic whose only message is delayed has no oldest due message, in its row as in the totals', async () => {
+    await clear()
+    // Enqueued six days ago, due in a day: waiting, but not late.
+    await enqueue([{ topic: 'reminders', payload: { n: 1 }, delay: 7 * 24 * 3_600_000 }])
+    await sql`update ${sql.id(t.schema, 'outbox')} set created_at = now() - interval '6 days'`.execute(t.db)
+    const json = await txbox('status', '--json')
+    expect(json.code).toBe(0)
+    const status = JSON.parse(json.stdout)
+    expect(status).toMatchObject({ backlog: 1, oldestAgeMs: 0 })
+    expect(status.topics).toEqual([{ topic: 'reminders', backlog: 1, ready: 0, retrying: 0, delayed: 1, dead: 0, oldestAgeMs: 0 }])
+    const table = await txbox('status')
+    expect(table.code).toBe(0)
+    expect(table.stdout).not.toMatch(/6d/)
+    expect(table.stdout).toMatch(/^reminders +1 +0 +0 +1 +0 +-$/m)
+  })
+
+  test('txbox status: the totals oldestAgeMs is the oldest of the rows, both counting only messages that are due', async () => {
+    await clear()
+    await enqueue([
+      { topic: 'a', payload: 1 },
+      { topic: 'b', payload: 2 },
+      { topic: 'b', payload: 3, delay: 3_600_000 },
+    ])
+    await sql`update ${sql.id(t.schema, 'outbox')} set created_at = now() - interval '2 hours' where payload = '3'::jsonb`.execute(t.db)
+    await sql`update ${sql.id(t.schema, 'outbox')} set created_at = now() - interval '5 minutes' where payload = '2'::jsonb`.execute(t.db)
+    const status = JSON.parse((await txbox('status', '--json')).stdout)
+    const b = status.topics.find((row: { topic: string }) => row.topic === 'b')
+    expect(b.oldestAgeMs).toBeGreaterThanOrEqual(300_000)
+    expect(b.oldestAgeMs).toBeLessThan(3_600_000)
+    expect(status.oldestAgeMs).toBe(Math.max(...status.topics.map((row: { oldestAgeMs: number }) => row.oldestAgeMs)))
+  })
+
+  test('piped output is written in full before the CLI exits: dead list --json and status --json past 64 KiB', async () => {
+    await clear()
+    // 400 dead letters of ~600 bytes each, and as many topics in the outbox: far more than a pipe's 64 KiB buffer.
+    await sql`
+      insert into ${sql.id(t.schema, 'outbox_dead')} (id, message_id, topic, key, payload, headers, attempts, last_error, created_at)
+      select n, 'dead-' || n, 'topic-' || n || '-' || repeat('t', 100), null, jsonb_build_object('text', repeat('x', 500), 'n', n), '{}'::jsonb, 1, 'broker said no', now()
+      from generate_series(1, 400) n`.execute(t.db)
+    await enqueue(Array.from({ length: 400 }, (_, n) => ({ topic: `topic-${n}-${'y'.repeat(100)}`, payload: n })))
+    const list = await txboxIntoLatePipe('dead', 'list', '--json', '--limit', '1000')
+    expect(list.code).toBe(0)
+    expect(list.stdout.length).toBeGreaterThan(128 * 1024)
+    const dead = JSON.parse(list.stdout)
+    expect(dead).toHaveLength(400)
+    expect(new Set(dead.map((d: { messageId: string }) => d.messageId)).size).toBe(400)
+    expect(dead.find((d: { messageId: string }) => d.messageId === 'dead-400')).toMatchObject({ payload: { n: 400 } })
+    const table = await txboxIntoLatePipe('dead', 'list', '--limit', '1000')
+    expect(table.code).toBe(0)
+    expect(table.stdout.trimEnd().split('\n'), JSON.stringify(table).slice(0, 500)).toHaveLength(401)
+    const status = await txboxIntoLatePipe('status', '--json')
+    expect(status.code).toBe(0)
+    expect(status.stdout.length).toBeGreaterThan(128 * 1024)
+    expect(JSON.parse(status.stdout).topics).toHaveLength(800)
   })
 
   test('txbox dead retry moves a dead letter back as a new outbox row with the same message, and the relay delivers it', async () => {

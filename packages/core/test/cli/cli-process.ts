@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '@txbox/testing'
@@ -121,4 +121,55 @@ export async function helpOf(command: readonly string[]): Promise<string> {
   const result = await runCli([...command, '--help'])
   if (result.code !== 0) throw new Error(`txbox ${command.join(' ')} --help exited ${result.code}: ${result.stderr}`)
   return result.stdout
+}
+
+/** Bytes a process has written so far, to any file, pipe or socket (Linux's /proc/<pid>/io). */
+function bytesWritten(pid: number): number {
+  try {
+    return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0)
+  } catch {
+    return 0 // exited meanwhile
+  }
+}
+
+/**
+ * Runs `txbox ...args` with a reader that starts reading stdout only once the
+ * process has exited or filled the pipe (64 KiB on Linux, as when `jq` has not
+ * started reading yet): a CLI that exits before its output drained loses the
+ * rest, deterministically. A CLI that waits for the drain finishes normally.
+ */
+export async function runCliWithLateReader(args: readonly string[], options: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000)
+  let exited = false
+  child.once('exit', () => {
+    exited = true
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+  })
+  // Listening, then paused: Node would otherwise drain an unread pipe into the void when the child exits.
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d
+  })
+  child.stdout.pause()
+  const closed = new Promise<CliResult>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+  try {
+    const pid = child.pid ?? -1
+    // Its database traffic is a few KiB: past 64 KiB written, the pipe is full.
+    await waitFor(() => exited || bytesWritten(pid) >= 64 * 1024, { timeoutMs: options.timeoutMs ?? 20_000, intervalMs: 10, message: 'the CLI neither exited nor filled its stdout pipe' })
+    child.stdout.resume()
+    return await closed
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -1,5 +1,6 @@
 import { InvalidOptionError, migrate, onCommit, processOnce, SchemaNotMigratedError, withTransaction } from '@txbox/core'
 import { useTestDatabase, waitFor } from '@txbox/testing'
+import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { beforeAll, beforeEach, describe, expect, test } from 'vitest'
 
@@ -199,6 +200,79 @@ describe('processOnce', () => {
     expect(outcome).toEqual({ status: 'processed', result: 'serializable' })
   })
 
+  describe('message ids of any length and content (they come from other producers)', () => {
+    /** An id PostgreSQL cannot compress, so its length is what the index sees. */
+    const longId = (bytes: number) => randomBytes(bytes / 2).toString('hex')
+    const handlerCounting = (calls: string[]) => async (trx: any) => {
+      calls.push('ran')
+      await trx.insertInto(`${t.schema}.effects`).values({ message_id: 'long' }).execute()
+    }
+
+    test('a message id too long for the index (3 KB, 100 KB) is processed once, then a duplicate', async () => {
+      for (const id of [longId(3_000), longId(100_000)]) {
+        const calls: string[] = []
+        expect((await processOnce(t.db, id, handlerCounting(calls), opts())).status).toBe('processed')
+        expect(await processOnce(t.db, id, handlerCounting(calls), opts())).toEqual({ status: 'duplicate' })
+        expect(calls).toEqual(['ran'])
+      }
+    })
+
+    test('long ids that differ only in their last character are two messages', async () => {
+      const base = longId(4_000)
+      expect((await processOnce(t.db, `${base}a`, async () => {}, opts())).status).toBe('processed')
+      expect((await processOnce(t.db, `${base}b`, async () => {}, opts())).status).toBe('processed')
+      expect((await processOnce(t.db, `${base}a`, async () => {}, opts())).status).toBe('duplicate')
+    })
+
+    test('a record of a long id written before ids were digested still makes its redelivery a duplicate', async () => {
+      const id = longId(2_000)
+      // How processOnce recorded a 2 KB id until now: as it is.
+      await sql`insert into ${sql.id(t.schema, 'inbox')} (consumer, message_id) values ('', ${id})`.execute(t.db)
+      const calls: string[] = []
+      expect(await processOnce(t.db, id, handlerCounting(calls), opts())).toEqual({ status: 'duplicate' })
+      expect(calls).toEqual([])
+    })
+
+    test('an id that reads like a digest is not confused with the long id it digests', async () => {
+      const long = longId(3_000)
+      await processOnce(t.db, long, async () => {}, opts())
+      const { rows } = await sql<{ message_id: string }>`select message_id from ${sql.id(t.schema, 'inbox')}`.execute(t.db)
+      expect(rows).toHaveLength(1)
+      const stored = rows[0]?.message_id as string
+      expect(stored.length).toBeLessThan(200)
+      expect((await processOnce(t.db, stored, async () => {}, opts())).status).toBe('processed')
+      expect((await processOnce(t.db, long, async () => {}, opts())).status).toBe('duplicate')
+    })
+
+    test('ids PostgreSQL text cannot hold as they are (a NUL, a lone surrogate) are processed once each, without colliding', async () => {
+      for (const id of ['m\u0000', 'm\u0000x', 'm\uD800', 'm\uDBFF']) {
+        expect((await processOnce(t.db, id, async () => {}, opts())).status, JSON.stringify(id)).toBe('processed')
+      }
+      for (const id of ['m\u0000', 'm\u0000x', 'm\uD800', 'm\uDBFF']) {
+        expect((await processOnce(t.db, id, async () => {}, opts())).status, JSON.stringify(id)).toBe('duplicate')
+      }
+    })
+
+    test('two concurrent deliveries of one long id run the handler once', async () => {
+      const id = longId(5_000)
+      const hold = gate()
+      const calls: string[] = []
+      const handler = async (trx: any) => {
+        calls.push('ran')
+        await trx.insertInto(`${t.schema}.effects`).values({ message_id: 'long-race' }).execute()
+        await hold.opened
+      }
+      const first = processOnce(t.db, id, handler, opts())
+      await waitFor(() => calls.length === 1, { timeoutMs: 5000 })
+      const second = processOnce(t.db, id, handler, opts())
+      await waitFor(async () => (await waitingOnInbox()) === 1, { timeoutMs: 5000, message: 'second delivery waiting on the inbox row lock' })
+      hold.open()
+      expect((await first).status).toBe('processed')
+      expect(await second).toEqual({ status: 'duplicate' })
+      expect(calls).toEqual(['ran'])
+    })
+  })
+
   test('bad input fails with a typed error before anything runs', async () => {
     let calls = 0
     const handler = async () => {
@@ -209,6 +283,7 @@ describe('processOnce', () => {
     await expect(processOnce(t.db, 'm', 'nope' as unknown as () => Promise<void>, opts())).rejects.toMatchObject({ option: 'handler' })
     await expect(processOnce(t.db, 'm', handler, { ...opts(), consumr: 'x' } as never)).rejects.toMatchObject({ option: 'consumr' })
     await expect(processOnce(t.db, 'm', handler, { ...opts(), consumer: 7 } as never)).rejects.toMatchObject({ option: 'consumer' })
+    await expect(processOnce(t.db, 'm', handler, { ...opts(), consumer: 'c'.repeat(2_000) })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'consumer' })
     expect(calls).toBe(0)
   })
 
