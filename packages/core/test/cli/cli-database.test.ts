@@ -2,25 +2,18 @@ import { createRelay, migrationSql } from '@txbox/core'
 import { recordingPublisher, useTestDatabase } from '@txbox/testing'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
-<<<<<<< HEAD
-import { ensureCliBuilt, runCli } from './cli-process.js'
-import { deadLetterFixture } from './dead-letter-fixture.js'
 import { migrations } from '../../src/schema/migrations.js'
+import { ensureCliBuilt, runCli, runCliWithLateReader } from './cli-process.js'
+import { deadLetterFixture } from './dead-letter-fixture.js'
 
 const LATEST = migrations.at(-1)?.version
-=======
-import { ensureCliBuilt, runCli, runCliWithLateReader } from './cli-process.js'
->>>>>>> h/amqp-consumer
 
 const t = useTestDatabase('cli')
 const env = () => ({ DATABASE_URL: t.url })
 const txbox = (...args: string[]) => runCli([...args, '--schema', t.schema], { env: env() })
-<<<<<<< HEAD
 const { enqueue, makeDead, clear } = deadLetterFixture(t)
-=======
 /** `txbox` into a pipe nobody reads until it is full, as `txbox ... | jq` before jq started. */
 const txboxIntoLatePipe = (...args: string[]) => runCliWithLateReader([...args, '--schema', t.schema], { env: env() })
->>>>>>> h/amqp-consumer
 
 beforeAll(ensureCliBuilt, 180_000)
 
