@@ -155,6 +155,15 @@ describe('enqueueOnCommit records messages in the caller’s transaction', () =>
   })
 })
 
+/** The first half of an emoji (😀 is \uD83D\uDE00) left alone, as slice() leaves it. */
+const LONE = '\uD83D'
+/** An array nested `depth` levels deep. */
+function nested(depth: number): unknown {
+  let value: unknown = 1
+  for (let i = 0; i < depth; i++) value = [value]
+  return value
+}
+
 describe('bad input fails at the call with a typed error and leaves the transaction usable', () => {
   const cyclic: Record<string, unknown> = { a: 1 }
   cyclic.self = cyclic
@@ -177,6 +186,40 @@ describe('bad input fails at the call with a typed error and leaves the transact
     ['an invalid date', { topic: 'a', payload: 1, availableAt: new Date('x') }, InvalidMessageError, /valid Date/],
     ['an unknown field', { topic: 'a', payload: 1, data: 1 }, InvalidMessageError, /unknown field "data"/],
     ['not an object', 'user.created', InvalidMessageError, /must be an object/],
+
+    // What some supported broker cannot carry: AMQP short strings (routing key,
+    // message-id, header names) hold 255 BYTES of UTF-8, not 255 characters.
+    ['a topic of 200 × "é" (400 bytes)', { topic: 'é'.repeat(200), payload: 1 }, InvalidMessageError, /topic is 400 bytes in UTF-8 .*limit is 255 bytes.*[Ss]horten it/],
+    ['a messageId of 256 bytes', { topic: 'a', payload: 1, messageId: 'é'.repeat(128) }, InvalidMessageError, /messageId is 256 bytes in UTF-8 .*limit is 255 bytes/],
+    ['a key of 256 bytes', { topic: 'a', payload: 1, key: '€'.repeat(85) + 'x' }, InvalidMessageError, /key is 256 bytes in UTF-8 .*limit is 255 bytes/],
+    ['a header name of 256 bytes', { topic: 'a', payload: 1, headers: { ['é'.repeat(128)]: 'v' } }, InvalidMessageError, /header name .* is 256 bytes in UTF-8 .*limit is 255 bytes/],
+    ['an empty header name', { topic: 'a', payload: 1, headers: { '': 'v' } }, InvalidMessageError, /header name is empty: give each header a name/],
+    ['headers given as a Map', { topic: 'a', payload: 1, headers: new Map([['a', 'b']]) }, InvalidMessageError, /Map.*Object\.fromEntries/],
+
+    // What PostgreSQL cannot store: each used to pass validation and then abort
+    // the caller's transaction with a DatabaseError (or be stored altered).
+    ['a lone surrogate in a payload string', { topic: 'a', payload: { text: `cut${LONE}` } }, PayloadNotJsonError, /\$\.text contains an unpaired UTF-16 surrogate .*toWellFormed/],
+    ['a lone low surrogate in a payload array', { topic: 'a', payload: ['ok', '\uDE00'] }, PayloadNotJsonError, /\$\[1\] contains an unpaired UTF-16 surrogate/],
+    ['a lone surrogate in a payload property name', { topic: 'a', payload: { [`k${LONE}`]: 1 } }, PayloadNotJsonError, /property name .* at \$ contains an unpaired UTF-16 surrogate/],
+    ['U+0000 in a payload property name', { topic: 'a', payload: { nested: { 'a\u0000b': 1 } } }, PayloadNotJsonError, /property name .* at \$\.nested contains the character U\+0000.*remove it/],
+    ['a lone surrogate returned by toJSON', { topic: 'a', payload: { v: { toJSON: () => LONE } } }, PayloadNotJsonError, /\$\.v contains an unpaired UTF-16 surrogate/],
+    ['U+0000 in a header name', { topic: 'a', payload: 1, headers: { 'x\u0000': 'v' } }, InvalidMessageError, /header name .* contains the character U\+0000/],
+    ['U+0000 in a header value', { topic: 'a', payload: 1, headers: { x: 'v\u0000' } }, InvalidMessageError, /headers\["x"\] contains the character U\+0000/],
+    ['a lone surrogate in a header name', { topic: 'a', payload: 1, headers: { [`x${LONE}`]: 'v' } }, InvalidMessageError, /header name .* contains an unpaired UTF-16 surrogate/],
+    ['a lone surrogate in a header value', { topic: 'a', payload: 1, headers: { x: LONE } }, InvalidMessageError, /headers\["x"\] contains an unpaired UTF-16 surrogate/],
+    ['a lone surrogate in the topic', { topic: `order${LONE}`, payload: 1 }, InvalidMessageError, /topic contains an unpaired UTF-16 surrogate \(\\uD83D at index 5\)/],
+    ['a lone surrogate in the key', { topic: 'a', payload: 1, key: `user${LONE}` }, InvalidMessageError, /key contains an unpaired UTF-16 surrogate/],
+    ['a lone surrogate in the messageId', { topic: 'a', payload: 1, messageId: `id${LONE}` }, InvalidMessageError, /messageId contains an unpaired UTF-16 surrogate/],
+    ['a delay of 1e300 ms', { topic: 'a', payload: 1, delay: 1e300 }, InvalidMessageError, /delay is 1e\+300 ms, .*year 275760.*give a delay below/],
+    ['a delay of 1e300 ms in an array', [{ topic: 'a', payload: 1 }, { topic: 'b', payload: 2, delay: 1e300 }], InvalidMessageError, /messages\[1\]\.delay/],
+    ['an availableAt before 4713 BC', { topic: 'a', payload: 1, availableAt: new Date(-8.64e15) }, InvalidMessageError, /availableAt is before 4714-11-24 BC.*omit availableAt/],
+    ['an availableAt before 4713 BC in an array', [{ topic: 'a', payload: 1, availableAt: new Date(-8.64e15) }, { topic: 'b', payload: 2 }], InvalidMessageError, /messages\[0\]\.availableAt/],
+
+    // Odd input JSON would silently mangle, or that JavaScript cannot walk.
+    ['a Map in the payload', { topic: 'a', payload: { m: new Map([['a', 1]]) } }, PayloadNotJsonError, /\$\.m is a Map.*Object\.fromEntries/],
+    ['a Set in the payload', { topic: 'a', payload: [new Set([1])] }, PayloadNotJsonError, /\$\[0\] is a Set.*Array\.from/],
+    ['a getter that throws', { topic: 'a', payload: { get boom() { throw new Error('no db') } } }, PayloadNotJsonError, /threw while being serialised.*no db/],
+    ['a payload nested deeper than JavaScript can serialise', { topic: 'a', payload: nested(100_000) }, PayloadNotJsonError, /nested too deeply.*flatten/],
   ]
 
   test.each(cases)('%s', async (_name, message, ErrorClass, text) => {
