@@ -276,3 +276,78 @@ describe('bad input fails at the call with a typed error and leaves the transact
     }
   })
 })
+
+describe('odd but valid input is stored exactly as given, up to the limits', () => {
+  const EMOJI = '😀' // a well-formed surrogate pair: 2 UTF-16 units, 4 bytes of UTF-8
+  const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
+
+  test('names of exactly 255 bytes of multi-byte characters are accepted and come back unchanged', async () => {
+    await clear()
+    const topic = `${'é'.repeat(127)}x` // 2 × 127 + 1
+    const key = '€'.repeat(85) // 3 × 85
+    const messageId = `${EMOJI.repeat(63)}abc` // 4 × 63 + 3
+    const header = `${'ü'.repeat(126)}abc` // 2 × 126 + 3
+    expect([topic, key, messageId, header].map(bytes)).toEqual([255, 255, 255, 255])
+    const ids = await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic, key, messageId, payload: 1, headers: { [header]: 'v' } }, opts()))
+    expect(ids).toEqual([messageId])
+    expect(await rows()).toMatchObject([{ topic, key, message_id: messageId, headers: { [header]: 'v' } }])
+  })
+
+  test('emoji (well-formed surrogate pairs) pass in every field, alone and in arrays', async () => {
+    await clear()
+    const message = {
+      topic: `order.${EMOJI}`,
+      key: `user:${EMOJI}`,
+      messageId: `id-${EMOJI}`,
+      headers: { [`x-${EMOJI}`]: `v-${EMOJI}` },
+      payload: { [`k${EMOJI}`]: [`${EMOJI}`, { deep: EMOJI.repeat(1000) }], cjk: '日本語' },
+    }
+    await withTransaction(t.db, async (trx) => {
+      expect(await enqueueOnCommit(trx, message, opts())).toEqual([message.messageId])
+      await enqueueOnCommit(trx, [{ ...message, messageId: `id2-${EMOJI}` }, { topic: EMOJI, payload: EMOJI }], opts())
+    })
+    const [one, two, three] = await rows()
+    expect(one).toMatchObject({ topic: message.topic, key: message.key, message_id: message.messageId, headers: message.headers, payload: message.payload })
+    expect(two).toMatchObject({ message_id: `id2-${EMOJI}`, payload: message.payload })
+    expect(three).toMatchObject({ topic: EMOJI, payload: EMOJI })
+  })
+
+  test('header names with spaces and punctuation, empty header values', async () => {
+    await clear()
+    const headers = { 'X Custom Header': 'a b', 'x.dotted/slash:colon': '', Üppercase: 'é' }
+    await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: 'h', payload: null, headers }, opts()))
+    expect((await rows())[0]?.headers).toEqual(headers)
+  })
+
+  test('scalars, extreme numbers, control characters and backslashes in payloads', async () => {
+    await clear()
+    const payloads = [42, 'text', true, null, [], {}, -0, 1e21, Number.MAX_VALUE, Number.MIN_VALUE, 'tab\tnew\nline \u0001\u001f', 'C:\\users\\u0000 is text, not NUL', '\\uD83D too']
+    await withTransaction(t.db, (trx) => enqueueOnCommit(trx, payloads.map((payload) => ({ topic: 'p', payload })), opts()))
+    expect((await rows()).map((r) => r.payload)).toEqual(payloads.map((p) => (Object.is(p, -0) ? 0 : p)))
+  })
+
+  test('deep nesting JavaScript can serialise, long strings within the limit, toJSON, Dates; Symbol keys are dropped as JSON drops them', async () => {
+    await clear()
+    const long = 'é'.repeat(500_000) // 1,000,002 bytes as JSON, under the default 1 MiB
+    const sym = Symbol('meta')
+    const payload = { deep: nested(1000), long, at: new Date(0), custom: { toJSON: () => ({ as: 'json' }) }, [sym]: 'dropped' }
+    await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: 'odd', payload }, opts()))
+    expect((await rows())[0]?.payload).toEqual({ deep: nested(1000), long, at: '1970-01-01T00:00:00.000Z', custom: { as: 'json' } })
+  })
+
+  test('the earliest and latest times that fit: availableAt from 4713 BC (meaning now) to year 275760, and the longest delay', async () => {
+    await clear()
+    const latest = new Date(8.64e15)
+    await withTransaction(t.db, (trx) =>
+      enqueueOnCommit(trx, [
+        { topic: 'ancient', payload: 1, availableAt: new Date(Date.UTC(-4000, 0, 1)) },
+        { topic: 'latest', payload: 2, availableAt: latest },
+        { topic: 'longest delay', payload: 3, delay: 8.64e15 - Date.now() - 86_400_000 },
+      ], opts()),
+    )
+    const [ancient, atLatest, longest] = await rows()
+    expect(ancient?.available_at).toBeNull()
+    expect(atLatest?.available_at?.getTime()).toBe(latest.getTime())
+    expect(longest?.available_at?.getTime()).toBeGreaterThan(8.64e15 - 2 * 86_400_000)
+  })
+})
