@@ -140,12 +140,15 @@ const cases: BadCall[] = [
   { fn: 'enqueueOnCommit', what: 'payload holding a Map', error: PayloadNotJsonError, call: enqueue({ topic: 't', payload: { m: new Map() } }) },
   { fn: 'enqueueOnCommit', what: 'payload getter that throws', error: PayloadNotJsonError, call: enqueue({ topic: 't', payload: { get x() { throw new Error('boom') } } }) },
   { fn: 'enqueueOnCommit', what: 'message getter that throws', error: InvalidMessageError, call: enqueue({ topic: 't', get payload() { throw new Error('boom') } }) },
+  // biome-ignore lint/suspicious/noSparseArray: the hole is the bad input
+  { fn: 'enqueueOnCommit', what: 'a hole in the array of messages', error: InvalidMessageError, call: enqueue([good, , good]) },
   { fn: 'enqueueOnCommit', what: 'one bad message in an array of good ones', error: InvalidMessageError, call: enqueue([good, good, { topic: '' }, good]) },
   { fn: 'enqueueOnCommit', what: 'array of 10001 messages', error: InvalidMessageError, call: enqueue(Array.from({ length: 10_001 }, () => good)) },
   // enqueueOnCommit: options
   { fn: 'enqueueOnCommit', what: 'options null', error: InvalidOptionError, call: enqueue(good, null) },
   { fn: 'enqueueOnCommit', what: 'unknown option', error: InvalidOptionError, call: enqueue(good, { shema: 'x' }) },
   { fn: 'enqueueOnCommit', what: 'maxPayloadBytes 0', error: InvalidOptionError, call: enqueue(good, { maxPayloadBytes: 0 }) },
+  { fn: 'enqueueOnCommit', what: 'maxPayloadBytes over 32 MiB', error: InvalidOptionError, call: enqueue(good, { maxPayloadBytes: 64 * 1024 * 1024 }) },
   { fn: 'enqueueOnCommit', what: 'maxPayloadBytes a string', error: InvalidOptionError, call: enqueue(good, { maxPayloadBytes: '1mb' }) },
   { fn: 'enqueueOnCommit', what: 'notify unknown mode', error: InvalidOptionError, call: enqueue(good, { notify: 'yes' }) },
   ...badIdentifiers.flatMap(([what, name]): BadCall[] => [

@@ -32,4 +32,6 @@ export interface ValidatedMessage {
   /** ms after now(); null for ready now. */
   readonly delayMs: number | null
   readonly availableAt: Date | null
+  /** UTF-8 bytes of the payload's and the headers' JSON, for the per-call limit. */
+  readonly bytes: number
 }

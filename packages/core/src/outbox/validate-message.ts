@@ -119,7 +119,8 @@ function checkMessage(input: unknown, at: string, maxPayloadBytes: number): Vali
     availableAt = m.availableAt
   }
 
-  return { messageId, topic: m.topic, key, payload, headers, delayMs, availableAt }
+  const headerBytes = headers === null ? 0 : Buffer.byteLength(headers)
+  return { messageId, topic: m.topic, key, payload, headers, delayMs, availableAt, bytes: bytes + headerBytes }
 }
 
 /**

@@ -220,6 +220,8 @@ describe('bad input fails at the call with a typed error and leaves the transact
     ['a Set in the payload', { topic: 'a', payload: [new Set([1])] }, PayloadNotJsonError, /\$\[0\] is a Set.*Array\.from/],
     ['a getter that throws', { topic: 'a', payload: { get boom() { throw new Error('no db') } } }, PayloadNotJsonError, /threw while being serialised.*no db/],
     ['a payload nested deeper than JavaScript can serialise', { topic: 'a', payload: nested(100_000) }, PayloadNotJsonError, /nested too deeply.*flatten/],
+    // biome-ignore lint/suspicious/noSparseArray: a hole in the array of messages is the bad input
+    ['a hole in the array of messages', [{ topic: 'a', payload: 1 }, , { topic: 'b', payload: 2 }], InvalidMessageError, /messages\[1\] must be an object .*got undefined/],
   ]
 
   test.each(cases)('%s', async (_name, message, ErrorClass, text) => {
@@ -242,6 +244,46 @@ describe('bad input fails at the call with a typed error and leaves the transact
       const error = await enqueueOnCommit(trx, { topic: 'a', payload: 'x'.repeat(200) }, { ...opts(), maxPayloadBytes: 100 }).catch((e) => e)
       expect(error).toBeInstanceOf(PayloadTooLargeError)
       expect(error).toMatchObject({ bytes: 202, limit: 100 })
+    })
+  })
+
+  test('one call carries at most 128 MiB of JSON: more is PayloadTooLargeError, and the same transaction then enqueues in smaller calls', async () => {
+    await clear()
+    const mib = 'x'.repeat(1024 * 1024 - 2) // 1 MiB as JSON text, with its quotes
+    const messages = Array.from({ length: 129 }, () => ({ topic: 'big', payload: mib }))
+    await withTransaction(t.db, async (trx) => {
+      const error = await enqueueOnCommit(trx, messages, opts()).catch((e) => e)
+      expect(error).toBeInstanceOf(PayloadTooLargeError)
+      expect(error).toMatchObject({ bytes: 129 * 1024 * 1024, limit: 128 * 1024 * 1024 })
+      expect(error.message).toMatch(/messages\[128\] are 135266304 bytes of JSON .*Split the array into several calls/)
+      await enqueueOnCommit(trx, messages.slice(0, 2), opts())
+    })
+    expect(await rows()).toHaveLength(2)
+  })
+
+  test('a call just under the limit, of the most escape-heavy JSON there is, is inserted whole (it used to exhaust the heap)', async () => {
+    await clear()
+    // Each quote is 2 bytes of JSON (\"): node-postgres escaped it again, by a
+    // regular expression, when the payloads travelled as a text[]; 128 such
+    // MiB took over 4 GB and crashed the process.
+    const quotes = '"'.repeat(512 * 1024 - 1) // 1 MiB as JSON text
+    const messages = Array.from({ length: 127 }, (_, i) => ({ topic: 'quotes', payload: quotes, headers: i % 2 ? { q: '"' } : undefined }))
+    const ids = await withTransaction(t.db, (trx) => enqueueOnCommit(trx, messages, opts()))
+    const { rows: stored } = await sql<{ n: number; same: number; bare: number }>`
+      select count(*)::int as n, count(*) filter (where payload = to_jsonb(${quotes}::text))::int as same,
+             count(*) filter (where headers is null)::int as bare
+      from ${sql.id(t.schema, 'outbox')}`.execute(t.db)
+    expect(ids).toHaveLength(127)
+    expect(stored).toEqual([{ n: 127, same: 127, bare: 64 }])
+    await clear()
+  })
+
+  test('maxPayloadBytes above 32 MiB, more than jsonb surely holds, is InvalidOptionError', async () => {
+    await withTransaction(t.db, async (trx) => {
+      const error = await enqueueOnCommit(trx, { topic: 'a', payload: 1 }, { ...opts(), maxPayloadBytes: 32 * 1024 * 1024 + 1 }).catch((e) => e)
+      expect(error).toBeInstanceOf(InvalidOptionError)
+      expect(error.message).toMatch(/at most 33554432 \(32 MiB.*enqueue a reference/)
+      await enqueueOnCommit(trx, { topic: 'a', payload: 1 }, { ...opts(), maxPayloadBytes: 32 * 1024 * 1024 })
     })
   })
 
