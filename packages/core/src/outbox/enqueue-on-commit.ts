@@ -13,7 +13,7 @@ import { signalRelays } from './wake-up-signal.js'
 
 /** Options of {@link enqueueOnCommit}. */
 export interface EnqueueOptions extends TableOptions {
-  /** Largest accepted payload, in bytes of JSON text. Default 1 MiB. */
+  /** Largest accepted payload, in bytes of JSON text. Default 1 MiB; at most 32 MiB. */
   maxPayloadBytes?: number
   /**
    * How relays learn about the new messages (they also poll, so this only
@@ -56,7 +56,9 @@ const UNDEFINED_TABLE = '42P01'
  * `trx` may be a transaction from {@link withTransaction} (or the same `db`
  * inside its callback), a Kysely transaction from `db.transaction()`, or a
  * node-postgres client inside `BEGIN`. Anything else throws
- * NotInTransactionError. Bad input throws a typed error before any SQL runs.
+ * NotInTransactionError. Bad input throws a typed error before any SQL runs
+ * (see {@link OutboxMessageInput} for the limits; one call carries at most
+ * 10,000 messages and 128 MiB of JSON).
  */
 export async function enqueueOnCommit(
   trx: SqlRunner,
