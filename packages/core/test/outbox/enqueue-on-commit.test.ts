@@ -377,6 +377,19 @@ describe('odd but valid input is stored exactly as given, up to the limits', () 
     expect((await rows())[0]?.payload).toEqual({ deep: nested(1000), long, at: '1970-01-01T00:00:00.000Z', custom: { as: 'json' } })
   })
 
+  test('noncharacters, the last code point, "__proto__" as a name, a newline in a topic, the smallest delay', async () => {
+    await clear()
+    const odd = '\uFFFF\uFFFE\u{10FFFF}'
+    const payload = JSON.parse(`{"__proto__": "${odd}", "n": 1}`)
+    const headers = JSON.parse('{"__proto__": "h"}')
+    await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: `a\nb${odd}`, key: odd, messageId: odd, payload, headers, delay: Number.MIN_VALUE }, opts()))
+    const [row] = await rows()
+    expect(row).toMatchObject({ topic: `a\nb${odd}`, key: odd, message_id: odd })
+    const entries = (o: unknown) => Object.entries(o as object).sort(([a], [b]) => a.localeCompare(b))
+    expect(entries(row?.payload)).toEqual(entries(payload)) // jsonb orders keys its own way
+    expect(JSON.stringify(row?.headers)).toBe('{"__proto__":"h"}')
+  })
+
   test('the earliest and latest times that fit: availableAt from 4713 BC (meaning now) to year 275760, and the longest delay', async () => {
     await clear()
     const latest = new Date(8.64e15)
