@@ -1,6 +1,7 @@
 import { InvalidMessageError } from '../errors/invalid-message-error.js'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
+import { PayloadTooLargeError } from '../errors/payload-too-large-error.js'
 import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
 import { rejectUnknownOptions, resolveTableNames, type TableOptions } from '../schema/table-names.js'
 import { isKysely, isPgClient, type PgClientLike, runSql, type SqlRunner } from '../sql-executor.js'
@@ -12,7 +13,7 @@ import { signalRelays } from './wake-up-signal.js'
 
 /** Options of {@link enqueueOnCommit}. */
 export interface EnqueueOptions extends TableOptions {
-  /** Largest accepted payload, in bytes of JSON text. Default 1 MiB. */
+  /** Largest accepted payload, in bytes of JSON text. Default 1 MiB; at most 32 MiB. */
   maxPayloadBytes?: number
   /**
    * How relays learn about the new messages (they also poll, so this only
@@ -29,6 +30,21 @@ export interface EnqueueOptions extends TableOptions {
 
 const OPTION_NAMES = ['maxPayloadBytes', 'notify']
 const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+/**
+ * The largest `maxPayloadBytes` accepted. A jsonb value holds at most 256 MiB,
+ * and its binary form can take 6 times the JSON text (measured: `[0,0,…]`
+ * takes 12 bytes per element in jsonb for 2 of text), so 32 MiB of JSON always
+ * fits. Brokers refuse far less by default (RabbitMQ 4: 16 MiB).
+ */
+const MAX_PAYLOAD_BYTES_LIMIT = 32 * 1024 * 1024
+/**
+ * The most JSON (payloads and headers, in UTF-8 bytes) one call inserts. An
+ * array travels as text[] literals, which escape each quote and backslash (up
+ * to twice the JSON's length), must each be one JavaScript string (at most
+ * 2^29 − 24 units), and go in one protocol message of at most 1 GB: for more,
+ * the server closes the connection, and the caller's transaction is lost.
+ */
+const MAX_CALL_BYTES = 128 * 1024 * 1024
 const MAX_BATCH = 10_000
 const UNDEFINED_TABLE = '42P01'
 
@@ -40,7 +56,9 @@ const UNDEFINED_TABLE = '42P01'
  * `trx` may be a transaction from {@link withTransaction} (or the same `db`
  * inside its callback), a Kysely transaction from `db.transaction()`, or a
  * node-postgres client inside `BEGIN`. Anything else throws
- * NotInTransactionError. Bad input throws a typed error before any SQL runs.
+ * NotInTransactionError. Bad input throws a typed error before any SQL runs
+ * (see {@link OutboxMessageInput} for the limits; one call carries at most
+ * 10,000 messages and 128 MiB of JSON).
  */
 export async function enqueueOnCommit(
   trx: SqlRunner,
@@ -50,8 +68,11 @@ export async function enqueueOnCommit(
   rejectUnknownOptions('enqueueOnCommit', options, OPTION_NAMES)
   const names = resolveTableNames(options)
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
-  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
-    throw new InvalidOptionError('maxPayloadBytes', `enqueueOnCommit: maxPayloadBytes must be a positive integer, got ${String(options.maxPayloadBytes)}.`)
+  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
+    throw new InvalidOptionError(
+      'maxPayloadBytes',
+      `enqueueOnCommit: maxPayloadBytes must be a positive integer of at most ${MAX_PAYLOAD_BYTES_LIMIT} (32 MiB, what PostgreSQL's jsonb surely holds), got ${String(options.maxPayloadBytes)}. Store larger data in your own table or object storage and enqueue a reference to it.`,
+    )
   }
   const notify = options.notify ?? 'after-commit'
   if (notify !== 'after-commit' && notify !== 'in-transaction' && notify !== false) {
@@ -62,9 +83,23 @@ export async function enqueueOnCommit(
   if (Array.isArray(messages) && list.length > MAX_BATCH) {
     throw new InvalidMessageError('messages', `enqueueOnCommit accepts at most ${MAX_BATCH} messages per call, got ${list.length}: split the array.`)
   }
-  const validated: ValidatedMessage[] = list.map((m, i) =>
-    validateMessage(m, Array.isArray(messages) ? `messages[${i}]` : 'message', maxPayloadBytes),
-  )
+  // A loop, not map(): map skips the holes of a sparse array, which then
+  // reached the INSERT as NULL message ids.
+  const validated: ValidatedMessage[] = []
+  let bytes = 0
+  for (let i = 0; i < list.length; i++) {
+    const m = validateMessage(list[i], Array.isArray(messages) ? `messages[${i}]` : 'message', maxPayloadBytes)
+    bytes += m.bytes
+    if (bytes > MAX_CALL_BYTES) {
+      throw new PayloadTooLargeError(
+        'messages',
+        bytes,
+        MAX_CALL_BYTES,
+        `enqueueOnCommit: ${Array.isArray(messages) ? `the messages up to messages[${i}] are` : 'the message is'} ${bytes} bytes of JSON (payloads and headers), over the limit of ${MAX_CALL_BYTES} bytes (128 MiB) for one call, what one statement surely carries. Split the array into several calls (in the same transaction, if you like), or store large data elsewhere and enqueue a reference to it.`,
+      )
+    }
+    validated.push(m)
+  }
   const runner = resolveRunner(trx)
   if (validated.length === 0) return []
 

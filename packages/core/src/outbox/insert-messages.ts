@@ -62,8 +62,9 @@ ON CONFLICT (message_id) DO NOTHING`
   const text = cached(`${o}|many|${notify}`, () => {
     const notifyGate = notify ? ` AND (SELECT count(*) FROM pg_notify($9, '')) >= 0` : ''
     return `INSERT INTO ${o} (message_id, topic, key, payload, headers, available_at)
-SELECT m.message_id, m.topic, m.key, m.payload::jsonb, m.headers::jsonb, ${AVAILABLE_AT('m.available_at', 'm.delay_ms')}
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::timestamptz[])
+SELECT m.message_id, m.topic, m.key, m.payload::jsonb, NULLIF(m.headers::text, 'null')::jsonb, ${AVAILABLE_AT('m.available_at', 'm.delay_ms')}
+FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), json_array_elements($4::json), json_array_elements($5::json),
+                unnest($6::float8[]), unnest($7::timestamptz[]))
   WITH ORDINALITY AS m(message_id, topic, key, payload, headers, delay_ms, available_at, ord)
 WHERE (SELECT count(pg_advisory_xact_lock($8::int, k.h))
        FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($3::text[]) AS k WHERE k IS NOT NULL ORDER BY 1) AS k) >= 0${notifyGate}
@@ -74,12 +75,23 @@ ON CONFLICT (message_id) DO NOTHING`
     messages.map((m) => m.messageId),
     messages.map((m) => m.topic),
     messages.map((m) => m.key),
-    messages.map((m) => m.payload),
-    messages.map((m) => m.headers),
+    jsonArray(messages.map((m) => m.payload)),
+    jsonArray(messages.map((m) => m.headers ?? 'null')),
     messages.map((m) => m.delayMs),
     messages.map((m) => m.availableAt),
     names.locks.keys,
   ]
   if (notify) values.push(names.channel)
   return { text, values }
+}
+
+/**
+ * Payloads and headers, each already JSON text, joined into one JSON array:
+ * no escaping at all. As a text[] they were escaped by node-postgres (a
+ * backslash before each quote, by a regular expression), which took 4 s and
+ * 1 GB of memory for 16 MiB of quote-heavy JSON, and crashed the process out
+ * of memory for 128 MiB; joined, the same take 0.2 s and 111 MB.
+ */
+function jsonArray(texts: readonly string[]): string {
+  return `[${texts.join(',')}]`
 }
