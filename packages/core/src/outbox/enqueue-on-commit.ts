@@ -108,7 +108,7 @@ export async function enqueueOnCommit(
   try {
     await runSql(runner.sql, text, values)
   } catch (error) {
-    if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error, schema: names.schema })
+    if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error, tables: names })
     throw error
   }
   if (notify === 'after-commit' && runner.scope) {
