@@ -33,6 +33,9 @@ export type EncodedMessage = { readonly ok: true; readonly options: AmqpPublishO
  * as negotiated) make the broker close the connection. A problem found here
  * never goes away on a retry.
  */
+/** Headers RabbitMQ itself interprets (sender-selected distribution), case-sensitive. */
+const ROUTING_HEADERS: ReadonlySet<string> = new Set(['CC', 'BCC'])
+
 export function encodeMessage(message: OutboxMessage, routingKey: string, frameMax: number): EncodedMessage {
   const id = message.messageId
   if (Buffer.byteLength(routingKey, 'utf8') > SHORT_STRING_MAX_BYTES) {
@@ -55,6 +58,11 @@ export function encodeMessage(message: OutboxMessage, routingKey: string, frameM
     }
     if (Buffer.byteLength(name, 'utf8') > SHORT_STRING_MAX_BYTES) {
       return refuse(`its header name "${clip(name)}" is ${Buffer.byteLength(name, 'utf8')} bytes of UTF-8; AMQP carries at most 255`)
+    }
+    if (ROUTING_HEADERS.has(name)) {
+      // RabbitMQ reads these for sender-selected routing and closes the
+      // channel (406, under every message in flight) when one is a string.
+      return refuse(`its header "${name}" is one RabbitMQ reads for routing (it must be an array there, and closes the channel otherwise); rename the header`)
     }
     headers[name] = value
   }

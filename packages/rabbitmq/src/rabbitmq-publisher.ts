@@ -419,7 +419,13 @@ const TRANSPORT_FAILURES: ReadonlySet<RabbitmqPublishFailure> = new Set(['channe
 function markTransport(result: PublishResult): PublishResult {
   if (result.ok || result.transport !== undefined) return result
   const { error } = result
-  return error instanceof RabbitmqPublishError && TRANSPORT_FAILURES.has(error.reason) ? { ...result, transport: true } : result
+  if (!(error instanceof RabbitmqPublishError) || !TRANSPORT_FAILURES.has(error.reason)) return result
+  // A channel the broker closed with 406 PRECONDITION_FAILED was closed
+  // over a message it refused (a header it reads, a body over
+  // max_message_size): that spends attempts, or the message would be sent
+  // again without end, taking its neighbours down every time.
+  if (error.reason === 'channel-closed' && (error.cause as { code?: unknown } | undefined)?.code === 406) return result
+  return { ...result, transport: true }
 }
 
 function describe(error: unknown): string {

@@ -90,7 +90,11 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
         if (answer === '!skip') {
           results[index] = { ok: false, error: heldBack(message) }
         } else if (typeof answer === 'string' && answer.startsWith('!')) {
-          results[index] = { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD failed (${answer.slice(1)})`) }
+          // The script catches each XADD's error: an OOM or READONLY reply
+          // comes back per entry, and is no more the message's fault there.
+          const reply = answer.slice(1)
+          const transport = SERVER_UNAVAILABLE.test(reply)
+          results[index] = { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD failed (${reply})`), transport }
         } else if (typeof answer !== 'string' || answer.length === 0) {
           // Only an entry id confirms the write; anything else is unconfirmed.
           results[index] = { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD returned ${JSON.stringify(answer)} instead of an entry id`) }
@@ -118,8 +122,10 @@ type StreamOf = (message: OutboxMessage) => string
  */
 function isServerUnavailable(error: Error): boolean {
   if (error.name !== 'ReplyError') return true
-  return /^(OOM|BUSY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS)\b/.test(error.message)
+  return SERVER_UNAVAILABLE.test(error.message)
 }
+
+const SERVER_UNAVAILABLE = /^(OOM|BUSY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS)\b/
 
 function heldBack(message: OutboxMessage): RedisStreamWriteError {
   return new RedisStreamWriteError(message.messageId, undefined, 'not written: an earlier message of its key failed in this batch')

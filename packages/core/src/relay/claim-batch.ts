@@ -110,7 +110,10 @@ export function claimBatchSql(names: TableNames, blockKeyOnFailure: boolean): st
   const dueFailed = blockKeyOnFailure
     ? `UNION ALL
           (SELECT o.id, o.ctid FROM ${o} o
-           WHERE lk.locked AND o.lane = l.lane AND o.attempts > 0 AND o.available_at <= now() AND o.key IS NOT NULL
+           WHERE lk.locked AND o.lane = l.lane AND o.attempts > 0 AND o.key IS NOT NULL
+             -- NULL: a failed row made ready by hand ("retry now"): due. (Its key
+             -- is blocked, so the ready scan leaves it to this branch.)
+             AND (o.available_at <= now() OR o.available_at IS NULL)
              AND o.key <> ALL (bk.not_due))
           UNION ALL
           (SELECT o.id, o.ctid FROM ${o} o

@@ -86,6 +86,8 @@ class OutboxRelay extends EventEmitter implements Relay {
   private wakeWaiters = new Set<() => void>()
   private pendingSignal = false
   private lastPromotionAt = 0
+  /** Where the next pass of the held-back sweep starts (see release-orphans.ts). */
+  private sweepFrom: string | null = null
   private nextDueAt = 0
   private readonly counters = { published: 0, failed: 0, deadLettered: 0, batches: 0 }
 
@@ -193,7 +195,11 @@ class OutboxRelay extends EventEmitter implements Relay {
     let unreachableStreak = 0
     while (this.state === 'running' || this.state === 'starting') {
       try {
-        await this.maybePromote()
+        // A failed promotion (or sweep) must not keep the relay from its claims.
+        await this.maybePromote().catch((error: Error) => {
+          this.emitError(error)
+          this.o.logger.warn({ err: error }, 'txbox relay: promoting delayed messages failed; claiming anyway')
+        })
         const { claimed, published, unreachable } = await this.cycle()
         errorStreak = 0
         if (unreachable) {
@@ -234,7 +240,8 @@ class OutboxRelay extends EventEmitter implements Relay {
     const now = Date.now()
     if (now < this.nextDueAt && now - this.lastPromotionAt < this.o.pollInterval) return
     this.lastPromotionAt = now
-    const { promoted, nextDueAt, orphans } = await promoteDelayed(this.o.db, this.o.names, this.o.batchSize)
+    const { promoted, nextDueAt, orphans, sweepFrom } = await promoteDelayed(this.o.db, this.o.names, this.o.batchSize, this.sweepFrom)
+    this.sweepFrom = sweepFrom
     // A full promotion may have left more due rows: look again on the next cycle.
     this.nextDueAt = promoted >= this.o.batchSize ? now : (nextDueAt?.getTime() ?? Number.POSITIVE_INFINITY)
     if (promoted > 0) this.o.logger.debug({ promoted }, 'txbox relay: delayed messages are due')

@@ -24,7 +24,8 @@ const statements = new Map<string, string>()
  *   no longer have a failed row: the key's head was published or went dead
  *   in this batch. Through the (key, id) index of held rows.
  * - holds back the ready rows of keys with a failed row in the given lanes,
- *   below each lane's bound: the rows the claim just passed over.
+ *   below each lane's bound: the rows the claim just passed over. Never a
+ *   failed row itself (one made ready by hand is due, not held).
  *
  * Parameters: $1 keys to release (text[]), $2 lanes (smallint[]), $3 bounds
  * (bigint[], null for the whole lane), $2 and $3 paired by position.
@@ -51,7 +52,7 @@ held AS (
     ) b
     CROSS JOIN LATERAL (
       SELECT h.ctid FROM ${o} h
-      WHERE h.lane = x.lane AND h.available_at IS NULL AND h.key = ANY (b.keys) AND (x.upto IS NULL OR h.id < x.upto)
+      WHERE h.lane = x.lane AND h.available_at IS NULL AND h.attempts = 0 AND h.key = ANY (b.keys) AND (x.upto IS NULL OR h.id < x.upto)
       ORDER BY h.lane, h.id
     ) r
   ))

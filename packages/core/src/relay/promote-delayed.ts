@@ -1,6 +1,6 @@
 import type { TableNames } from '../schema/table-names.js'
 import { runSql, type SqlRunner } from '../sql-executor.js'
-import { type OrphanKey, orphanKeysSql } from './release-orphans.js'
+import { type OrphanKey, type OrphanScan, orphanKeysSql } from './release-orphans.js'
 
 const statements = new Map<string, string>()
 
@@ -39,10 +39,18 @@ export async function promoteDelayed(
   db: SqlRunner,
   names: TableNames,
   limit: number,
-): Promise<{ promoted: number; nextDueAt: Date | null; orphans: OrphanKey[] }> {
-  const { rows } = await runSql<{ promoted: number; next_due_at: Date | null; orphans: OrphanKey[] | null }>(db, promoteDelayedSql(names), [
+  sweepFrom: string | null,
+): Promise<{ promoted: number; nextDueAt: Date | null; orphans: readonly OrphanKey[]; sweepFrom: string | null }> {
+  const { rows } = await runSql<{ promoted: number; next_due_at: Date | null; orphans: OrphanScan }>(db, promoteDelayedSql(names), [
     limit,
     names.locks.keys,
+    sweepFrom,
   ])
-  return { promoted: rows[0]?.promoted ?? 0, nextDueAt: rows[0]?.next_due_at ?? null, orphans: rows[0]?.orphans ?? [] }
+  const row = rows[0]
+  return {
+    promoted: row?.promoted ?? 0,
+    nextDueAt: row?.next_due_at ?? null,
+    orphans: row?.orphans.orphans ?? [],
+    sweepFrom: row?.orphans.last ?? null,
+  }
 }

@@ -13,31 +13,44 @@ export interface OrphanKey {
 /**
  * Held-back rows (see hold-back.ts) are released in the transaction that
  * publishes or dead-letters their key's failed head. Should a failed row
- * leave another way (deleted by hand), its key's held rows would wait
- * forever; this sweep, run with the promotion of delayed messages, releases
- * them.
+ * leave another way (deleted or edited by hand), its key's held rows would
+ * wait forever; this sweep, run with the promotion of delayed messages,
+ * releases them.
  *
  * This query (a subquery of the promotion statement, so the sweep costs no
  * round trip of its own) walks the distinct keys of held rows, a loose scan
  * of the (key, id) index of held rows (one probe per key, not one per row),
- * and returns up to 100 of those without a failed row, as JSON
- * `[{ key, lane }]` or null.
+ * at most {@link SWEEP_KEYS} keys per pass starting after `$3` (the key
+ * where the last pass stopped; null: from the start), so a pass costs the
+ * same however many keys are blocked. Returns JSON
+ * `{ orphans: [{ key, lane }] | null, last: key | null }`: `last` is where
+ * the next pass starts (null when this one reached the end).
  */
 export function orphanKeysSql(names: TableNames): string {
   const o = names.quoted.outbox
   const held = `h.available_at = 'infinity' AND h.attempts = 0`
-  return `(SELECT json_agg(json_build_object('key', k.key, 'lane', k.lane)) FROM (
-  WITH RECURSIVE k AS (
-    (SELECT h.key, h.lane FROM ${o} h WHERE ${held} ORDER BY h.key LIMIT 1)
+  return `(WITH RECURSIVE k AS (
+    (SELECT h.key, h.lane, 1 AS n FROM ${o} h WHERE ${held} AND ($3::text IS NULL OR h.key > $3::text) ORDER BY h.key LIMIT 1)
     UNION ALL
-    SELECT n.key, n.lane FROM k CROSS JOIN LATERAL (
+    SELECT nx.key, nx.lane, k.n + 1 FROM k CROSS JOIN LATERAL (
       SELECT h.key, h.lane FROM ${o} h WHERE ${held} AND h.key > k.key ORDER BY h.key LIMIT 1
-    ) n
+    ) nx
+    WHERE k.n < ${SWEEP_KEYS}
   )
-  SELECT k.key, k.lane FROM k
-  WHERE NOT EXISTS (SELECT 1 FROM ${o} f WHERE f.lane = k.lane AND f.attempts > 0 AND f.key = k.key)
-  LIMIT 100
-) k)`
+  SELECT json_build_object(
+    'orphans', (SELECT json_agg(json_build_object('key', k.key, 'lane', k.lane)) FROM k
+                WHERE NOT EXISTS (SELECT 1 FROM ${o} f WHERE f.lane = k.lane AND f.attempts > 0 AND f.key = k.key)),
+    'last', (SELECT k.key FROM k WHERE k.n = ${SWEEP_KEYS}))
+)`
+}
+
+/** Most keys one pass of the sweep looks at. */
+const SWEEP_KEYS = 1000
+
+/** What one pass of the sweep found: keys to release, and where the next pass starts. */
+export interface OrphanScan {
+  readonly orphans: readonly OrphanKey[] | null
+  readonly last: string | null
 }
 
 /**
