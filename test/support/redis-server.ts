@@ -70,7 +70,8 @@ export async function startOwnRedisServer(): Promise<OwnRedisServer> {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port of 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   const address = server.address()
@@ -79,7 +80,8 @@ async function freePort(): Promise<number> {
   return address.port
 }
 
-function answersPing(port: number): Promise<boolean> {
+/** Whether a Redis server on 127.0.0.1:`port` answers PING (a server still loading answers an error: not yet). */
+export function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port })
     let reply = ''

@@ -12,7 +12,6 @@ export type {
   RedisConsumerClient,
   RedisBlockingClient,
   RedisCommandClient,
-  RedisPipeline,
 } from './redis-config.js'
 export { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
 export { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'

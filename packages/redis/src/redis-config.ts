@@ -9,16 +9,15 @@ export interface RedisCommandClient {
   call(command: string, ...args: (string | number)[]): Promise<unknown>
 }
 
-/** An ioredis pipeline: commands queued with `call`, sent in one round trip by `exec`. */
-export interface RedisPipeline {
-  call(command: string, ...args: (string | number)[]): unknown
-  /** One `[error, reply]` pair per queued command, in order; `null` if the pipeline was not sent. */
-  exec(): Promise<[error: Error | null, reply: unknown][] | null>
-}
-
-/** What {@link redisStreamsPublisher} needs from an ioredis client. */
-export interface RedisPublisherClient {
-  pipeline(): RedisPipeline
+/**
+ * What {@link redisStreamsPublisher} needs from an ioredis client: a `Redis`
+ * or a `Cluster` fits.
+ */
+export interface RedisPublisherClient extends RedisCommandClient {
+  /** `true` on an ioredis `Cluster`: a batch is then sent as one script call per hash slot. */
+  readonly isCluster?: boolean
+  /** The client's options; its `keyPrefix`, which ioredis puts before every key, takes part in a key's hash slot. */
+  readonly options?: { readonly keyPrefix?: string | undefined }
 }
 
 /** A connection of its own for blocking reads, made by `duplicate()`. */
@@ -41,8 +40,9 @@ export interface RedisConsumerClient extends RedisCommandClient {
 /** Options of {@link redisStreamsPublisher}. */
 export interface RedisStreamsPublisherOptions {
   /**
-   * Your ioredis client. You own it: the publisher never quits it, not even in
-   * `close()`. Quit it yourself after stopping the relay.
+   * Your ioredis client: a `Redis`, or a `Cluster` for a Redis Cluster. You
+   * own it: the publisher never quits it, not even in `close()`. Quit it
+   * yourself after stopping the relay.
    */
   redis: RedisPublisherClient
   /**

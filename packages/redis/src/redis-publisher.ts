@@ -1,12 +1,25 @@
 import { InvalidOptionError, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
 import { nonEmptyString, positiveInteger, rejectUnknownOptions } from './check-options.js'
 import { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
+import { streamSlot } from './hash-slot.js'
+import { planSlotCalls } from './plan-slot-calls.js'
 import type { RedisPublisherClient, RedisStreamsPublisherOptions } from './redis-config.js'
 import { entryFields } from './stream-entry.js'
 import { XADD_BATCH_SCRIPT, xaddBatchArgs } from './xadd-batch-script.js'
 
 const WHERE = 'redisStreamsPublisher'
 const OPTION_NAMES = ['redis', 'stream', 'maxLen']
+
+/** One message of the batch on its way to a stream. */
+interface Entry {
+  /** The message's index in the batch. */
+  readonly index: number
+  readonly stream: string
+  readonly key: string | null
+  readonly fields: string[]
+  /** The stream's hash slot on a Redis Cluster; 0 for every stream on a single node. */
+  readonly slot: number
+}
 
 /**
  * A {@link Publisher} that appends each outbox message to a Redis stream with
@@ -24,25 +37,39 @@ const OPTION_NAMES = ['redis', 'stream', 'maxLen']
  * other messages are unaffected. A message counts as published only once
  * Redis returned its entry id.
  *
+ * `redis` may be an ioredis `Cluster`: the batch then goes as one script call
+ * per hash slot, in parallel. A key whose messages go to streams in different
+ * slots is written one run of same-slot messages at a time, each run sent
+ * once the previous one was confirmed (and not at all after a failure), so
+ * the same promises hold; give a key's streams one {hash tag} to keep its
+ * batch in one round trip.
+ *
  * `close()` does nothing to `redis`: the client is yours, quit it yourself.
  */
 export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Publisher {
   rejectUnknownOptions(WHERE, options, OPTION_NAMES)
   const redis = options.redis as RedisPublisherClient
-  if (!redis || typeof redis.pipeline !== 'function') {
-    throw new InvalidOptionError('redis', `${WHERE}: redis must be an ioredis client (new Redis(url)).`)
+  if (!redis || typeof redis.call !== 'function') {
+    throw new InvalidOptionError('redis', `${WHERE}: redis must be an ioredis client (new Redis(url), or new Cluster(nodes) for a Redis Cluster).`)
   }
   const streamOf = resolveStream(options.stream)
   const maxLen = positiveInteger(WHERE, 'maxLen', options.maxLen, undefined)
+  // On a single node every stream can go in one script call; in a cluster
+  // only the streams of one hash slot can (else CROSSSLOT).
+  const slotOf: (stream: string) => number =
+    redis.isCluster === true ? (stream) => streamSlot(stream, String(redis.options?.keyPrefix ?? '')) : () => 0
+  // The slots whose node was sent the script's text by this publisher: later
+  // calls send its SHA only (EVALSHA), and the text again on NOSCRIPT (a
+  // restart, a failover, SCRIPT FLUSH). The first call to a slot sends the
+  // text at once rather than pay a NOSCRIPT round trip.
+  const scriptSent = new Set<number>()
 
   return {
     stopsKeyOnFailure: true,
 
     async publish(messages, { signal }) {
       const results: PublishResult[] = new Array(messages.length)
-      // Which message each entry of the script belongs to, and its stream.
-      const queued: { readonly index: number; readonly stream: string }[] = []
-      const entries: { stream: string; key: string | null; fields: string[] }[] = []
+      const entries: Entry[] = []
       const failedKeys = new Set<string>()
       messages.forEach((message, index) => {
         if (message.key !== null && failedKeys.has(message.key)) {
@@ -55,53 +82,61 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
           if (message.key !== null) failedKeys.add(message.key)
           return
         }
-        entries.push({ stream, key: message.key, fields: entryFields(message) })
-        queued.push({ index, stream })
+        entries.push({ index, stream, key: message.key, fields: entryFields(message), slot: slotOf(stream) })
       })
-      if (queued.length === 0) return results
 
-      /** Fails every queued message; `transport`: Redis was not reached, or could not run the batch (see PublishResult.transport). */
-      const failAll = (reason: string, cause: unknown, transport: boolean) => {
-        for (const { index, stream } of queued) {
+      /** Fails these entries; `transport`: Redis was not reached, or could not run the call (see PublishResult.transport). */
+      const fail = (failed: readonly Entry[], reason: string, cause: unknown, transport: boolean): PublishResult[] =>
+        failed.map(({ index, stream }) => {
           const messageId = (messages[index] as OutboxMessage).messageId
-          results[index] = { ok: false, error: new RedisStreamWriteError(messageId, stream, reason, { cause }), transport }
-        }
-        return results
-      }
-      if (signal.aborted) return failAll('the publish was aborted before it was sent', signal.reason, true)
+          return { ok: false, error: new RedisStreamWriteError(messageId, stream, reason, { cause }), transport }
+        })
 
-      const pipeline = redis.pipeline()
-      pipeline.call('EVAL', XADD_BATCH_SCRIPT, ...xaddBatchArgs(entries, maxLen))
-      let replies: Awaited<ReturnType<typeof pipeline.exec>>
-      try {
-        replies = await untilAborted(pipeline.exec(), signal)
-      } catch (error) {
-        if (error === ABORTED) return failAll('the publish was aborted before Redis confirmed it', signal.reason, true)
-        return failAll(`the call failed (${(error as Error)?.message ?? String(error)})`, error, true)
-      }
-      const [callError, reply] = (replies?.[0] ?? [new Error('no reply'), null]) as [Error | null, unknown]
-      if (callError) return failAll(`the batch script failed (${callError.message})`, callError, isServerUnavailable(callError))
-      if (!Array.isArray(reply) || reply.length !== queued.length) {
-        return failAll(`Redis answered with ${Array.isArray(reply) ? reply.length : 'no'} replies for ${queued.length} entries`, undefined, false)
-      }
-      queued.forEach(({ index, stream }, i) => {
-        const answer = reply[i]
-        const message = messages[index] as OutboxMessage
-        if (answer === '!skip') {
-          results[index] = { ok: false, error: heldBack(message) }
-        } else if (typeof answer === 'string' && answer.startsWith('!')) {
-          // The script catches each XADD's error: an OOM or READONLY reply
-          // comes back per entry, and is no more the message's fault there.
-          const reply = answer.slice(1)
-          const transport = SERVER_UNAVAILABLE.test(reply)
-          results[index] = { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD failed (${reply})`), transport }
-        } else if (typeof answer !== 'string' || answer.length === 0) {
-          // Only an entry id confirms the write; anything else is unconfirmed.
-          results[index] = { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD returned ${JSON.stringify(answer)} instead of an entry id`) }
-        } else {
-          results[index] = { ok: true }
+      /** Runs one script call (the entries of one slot) and returns a result per entry; never rejects. */
+      const write = async (call: readonly Entry[]): Promise<PublishResult[]> => {
+        const { keys, args } = xaddBatchArgs(call, maxLen)
+        const slot = (call[0] as Entry).slot
+        let reply: unknown
+        try {
+          const sent = scriptSent.has(slot) ? XADD_BATCH_SCRIPT.run(redis, keys, args) : XADD_BATCH_SCRIPT.evaluate(redis, keys, args)
+          reply = await untilAborted(sent, signal)
+          scriptSent.add(slot)
+        } catch (error) {
+          if (error === ABORTED) return fail(call, 'the publish was aborted before Redis confirmed it', signal.reason, true)
+          const err = error instanceof Error ? error : new Error(String(error))
+          const what = err.name === 'ReplyError' ? 'the batch script failed' : 'the call failed'
+          return fail(call, `${what} (${err.message})`, err, isServerUnavailable(err))
         }
-      })
+        if (!Array.isArray(reply) || reply.length !== call.length) {
+          return fail(call, `Redis answered with ${Array.isArray(reply) ? reply.length : 'no'} replies for ${call.length} entries`, undefined, false)
+        }
+        return call.map((entry, i) => entryResult(reply[i], messages[entry.index] as OutboxMessage, entry.stream))
+      }
+
+      // One round on a single node. In a cluster, a round per run of a key
+      // scattered over slots: a round is sent once the previous one was
+      // answered, without the keys that failed in it (see planSlotCalls).
+      for (const round of planSlotCalls(entries)) {
+        const calls = round
+          .map((call) =>
+            call.filter((entry) => {
+              if (entry.key === null || !failedKeys.has(entry.key)) return true
+              results[entry.index] = { ok: false, error: heldBack(messages[entry.index] as OutboxMessage) }
+              return false
+            }),
+          )
+          .filter((call) => call.length > 0)
+        const outcomes = signal.aborted
+          ? calls.map((call) => fail(call, 'the publish was aborted before it was sent', signal.reason, true))
+          : await Promise.all(calls.map(write))
+        calls.forEach((call, c) => {
+          call.forEach((entry, i) => {
+            const result = (outcomes[c] as PublishResult[])[i] as PublishResult
+            results[entry.index] = result
+            if (!result.ok && entry.key !== null) failedKeys.add(entry.key)
+          })
+        })
+      }
       return results
     },
 
@@ -111,6 +146,23 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
   }
 }
 
+/** The result of one entry from the script's reply: its entry id, '!skip', or '!' and the XADD's error. */
+function entryResult(answer: unknown, message: OutboxMessage, stream: string): PublishResult {
+  if (answer === '!skip') return { ok: false, error: heldBack(message) }
+  if (typeof answer === 'string' && answer.startsWith('!')) {
+    // The script catches each XADD's error: an OOM or READONLY reply
+    // comes back per entry, and is no more the message's fault there.
+    const reply = answer.slice(1)
+    const transport = SERVER_UNAVAILABLE.test(reply)
+    return { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD failed (${reply})`), transport }
+  }
+  if (typeof answer !== 'string' || answer.length === 0) {
+    // Only an entry id confirms the write; anything else is unconfirmed.
+    return { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD returned ${JSON.stringify(answer)} instead of an entry id`) }
+  }
+  return { ok: true }
+}
+
 type StreamOf = (message: OutboxMessage) => string
 
 /**
@@ -118,7 +170,8 @@ type StreamOf = (message: OutboxMessage) => string
  * the messages: the client's own errors (no connection, connection closed,
  * offline queue off), and the replies that say the server cannot take
  * writes now (out of memory, busy with a script, loading, a replica or a
- * cluster without its master). Not the messages' fault: no attempt counts.
+ * cluster without its master, or redirected more often than ioredis follows).
+ * Not the messages' fault: no attempt counts.
  */
 function isServerUnavailable(error: Error): boolean {
   if (error.name !== 'ReplyError') return true

@@ -1,3 +1,5 @@
+import { RedisScript } from './redis-script.js'
+
 /**
  * The Lua script that appends a batch of entries in one atomic call, in
  * order, and stops a key at its first failure.
@@ -7,14 +9,16 @@
  * already sent, succeeds, and the relay cannot take 6 back. Inside the script
  * the key's later entries are simply not written. The relay can then publish
  * a whole batch in one round trip instead of one round trip per message of its
- * busiest key, and per-key order still holds under failure.
+ * busiest key, and per-key order still holds under failure. (In a Redis
+ * Cluster the KEYS of one call must share a hash slot: the publisher sends one
+ * call per slot, see planSlotCalls.)
  *
  * KEYS: the batch's streams. ARGV: maxLen ('' for none), the entry count, then
  * per entry: stream index (into KEYS), ordering key ('' for none), field
  * count, fields. Replies, per entry: the entry id, or an error text starting
  * with '!' ('!skip' for an entry held back behind its key's failure).
  */
-export const XADD_BATCH_SCRIPT = `
+export const XADD_BATCH_SCRIPT = new RedisScript(`
 local maxlen = ARGV[1]
 local count = tonumber(ARGV[2])
 local pos = 3
@@ -45,13 +49,13 @@ for m = 1, count do
   end
 end
 return replies
-`
+`)
 
-/** Builds the EVAL arguments (numkeys, keys, argv) for a batch of entries. */
+/** Builds the script's KEYS and ARGV for a batch of entries. */
 export function xaddBatchArgs(
   entries: readonly { readonly stream: string; readonly key: string | null; readonly fields: readonly string[] }[],
   maxLen: number | undefined,
-): (string | number)[] {
+): { keys: string[]; args: (string | number)[] } {
   const streams: string[] = []
   const streamIndex = new Map<string, number>()
   const argv: (string | number)[] = [maxLen === undefined ? '' : maxLen, entries.length]
@@ -64,5 +68,5 @@ export function xaddBatchArgs(
     }
     argv.push(index, entry.key ?? '', entry.fields.length, ...entry.fields)
   }
-  return [streams.length, ...streams, ...argv]
+  return { keys: streams, args: argv }
 }

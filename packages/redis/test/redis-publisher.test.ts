@@ -32,6 +32,27 @@ describe('redisStreamsPublisher', () => {
     ])
   })
 
+  test('a batch goes in one call whatever its streams: the script text the first time, its SHA after', async () => {
+    const client = testRedis()
+    const commands: string[] = []
+    const call = client.call.bind(client) as (...args: unknown[]) => Promise<unknown>
+    Object.assign(client, {
+      call(...args: unknown[]) {
+        commands.push(String(args[0]))
+        return call(...args)
+      },
+    })
+    try {
+      const publisher = redisStreamsPublisher({ redis: client })
+      const batch = () => Array.from({ length: 12 }, (_, i) => outboxMessage(`${prefix}one-call-${i % 4}`, { key: `k${i % 3}` }))
+      for (let i = 0; i < 2; i++) expect((await publisher.publish(batch(), { signal: live() })).every((r) => r.ok)).toBe(true)
+      expect(commands).toEqual(['EVAL', 'EVALSHA'])
+      expect(await redis.xlen(`${prefix}one-call-0`)).toBe(6)
+    } finally {
+      await client.quit()
+    }
+  })
+
   test('a stream key holding a string fails only the messages for that stream', async () => {
     const good = `${prefix}iso-good`
     const bad = `${prefix}iso-bad`

@@ -1,6 +1,6 @@
 import type { OutboxMessage } from '@txbox/core'
 import { serviceUrls } from '@txbox/testing'
-import { Redis, type RedisOptions } from 'ioredis'
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 
 /** A client on the shared test Redis. The caller quits it. */
 export function testRedis(options: RedisOptions = {}): Redis {
@@ -18,7 +18,7 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 }
 
 /** A stream's entries as `{ id, fields }`, fields as an object (last value wins). */
-export async function readStream(redis: Redis, stream: string): Promise<{ id: string; fields: Record<string, string> }[]> {
+export async function readStream(redis: Redis | Cluster, stream: string): Promise<{ id: string; fields: Record<string, string> }[]> {
   const entries = await redis.xrange(stream, '-', '+')
   return entries.map(([id, flat]) => {
     const fields: Record<string, string> = {}
@@ -40,5 +40,17 @@ export function outboxMessage(topic: string, overrides: Partial<OutboxMessage> =
     attempts: 0,
     createdAt: new Date(),
     ...overrides,
+  }
+}
+
+/** {@link deleteKeys} on every master of a cluster, one key per DEL (keys of different slots cannot share a command). */
+export async function deleteClusterKeys(cluster: Cluster, prefix: string): Promise<void> {
+  for (const node of cluster.nodes('master')) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      for (const key of keys) await node.del(key)
+      cursor = next
+    } while (cursor !== '0')
   }
 }
