@@ -54,7 +54,14 @@ export const broker: BrokerDescriptor = {
       const reason = lastError ?? (error as Error)
       throw new BullmqConnectError(description, reason?.message ?? String(reason), { cause: reason })
     }
-    const publisher = bullmqPublisher({ connection: redis, logger, ...options })
+    let publisher: ReturnType<typeof bullmqPublisher>
+    try {
+      publisher = bullmqPublisher({ connection: redis, logger, ...options })
+    } catch (error) {
+      // A flag the publisher refuses (an empty --queue): do not leave the client open.
+      redis.disconnect()
+      throw error
+    }
     const connection: BrokerConnection = {
       publisher,
       description,

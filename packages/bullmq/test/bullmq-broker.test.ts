@@ -130,5 +130,7 @@ describe('broker descriptor', () => {
     await expect(open('redis://127.0.0.1:6379')).rejects.toThrow(/must start with bullmq\+redis:\/\//)
     await expect(open('bullmq+redis://[::1')).rejects.toThrow(/is not a URL/)
     await expect(open(brokerUrl, { stream: 'events' })).rejects.toThrow(/--stream is not an option of the BullMQ broker/)
+    // Refused after connecting: the client is closed again (the file's leak check would see it).
+    await expect(open(brokerUrl, { queue: '' })).rejects.toThrow(/queue must be a non-empty string/)
   })
 })
