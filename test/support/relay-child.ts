@@ -1,5 +1,6 @@
 /**
- * A relay in a process of its own, for tests that kill it. Started by
+ * A relay in a process of its own, for tests that kill it, publishing to a
+ * Redis stream or, with `bullmq` in its configuration, into a BullMQ queue. Started by
  * RelayProcess (relay-process.ts), bundled by child-bundle.ts, with its configuration as JSON in
  * TXBOX_FAULT_RELAY; prints `ready` once started and `published <n>` after
  * each committed batch, so the parent can kill it at chosen moments.
@@ -30,7 +31,10 @@ redis.on('error', () => {})
 
 const relay = createRelay({
   db,
-  publisher: redisStreamsPublisher({ redis, stream: config.stream }),
+  publisher: config.bullmq
+    ? // Loaded only here, so the Redis children do not evaluate BullMQ at start.
+      (await import('@txbox/bullmq')).bullmqPublisher({ connection: redis, queue: config.bullmq.queue, prefix: config.bullmq.prefix })
+    : redisStreamsPublisher({ redis, stream: config.stream }),
   schema: config.schema,
   batchSize: config.batchSize,
   pollInterval: config.pollInterval ?? 50,

@@ -21,6 +21,11 @@ export interface RelayChildConfig {
   readonly listen?: boolean
   /** Script only (the CLI has no flag for it): how long a batch may wait for Redis, in ms. Default 2000. */
   readonly publishTimeout?: number
+  /**
+   * Script only: relay into BullMQ (@txbox/bullmq, every job to `queue`, keys
+   * under `prefix`) instead of the Redis stream `stream`, which is then unused.
+   */
+  readonly bullmq?: { readonly queue: string; readonly prefix: string }
 }
 
 const testDir = fileURLToPath(new URL('..', import.meta.url))

@@ -1,0 +1,58 @@
+import { InvalidOptionError, processOnce } from '@txbox/core'
+import type { Job } from 'bullmq'
+import type { Kysely } from 'kysely'
+import type { ProcessOnceJobHandler, WithProcessOnceOptions } from './bullmq-config.js'
+
+const OPTION_NAMES = ['messageId', 'consumer', 'schema', 'outboxTable', 'deadTable', 'inboxTable', 'isolationLevel', 'onHookError']
+
+/**
+ * Wraps a job handler into a BullMQ processor that runs it at most once per
+ * message: inside `processOnce`, keyed by the job id (the txbox message id of
+ * every job {@link bullmqPublisher} added). The handler's writes through `trx`
+ * and the inbox record commit together; a job run again (a retry after the
+ * handler committed and something failed after it, a stalled job picked up by
+ * another worker, a second job of the same message added after the first was
+ * removed) finds the record and resolves `undefined` without running the
+ * handler. A handler that throws rolls back and fails the job as usual, so
+ * BullMQ's `attempts` and `backoff` apply.
+ *
+ * ```ts
+ * new Worker('email.welcome', withProcessOnce(db, async (job, trx) => { ... }), { connection })
+ * ```
+ */
+export function withProcessOnce<DB, T = any, R = any>(
+  db: Kysely<DB>,
+  handler: ProcessOnceJobHandler<DB, T, R>,
+  options: WithProcessOnceOptions<T, R> = {},
+): (job: Job<T, R>, token?: string, signal?: AbortSignal) => Promise<R | undefined> {
+  if (typeof handler !== 'function') {
+    throw new InvalidOptionError('handler', 'withProcessOnce(db, handler, options): handler must be an async function (job, trx, { token, signal }).')
+  }
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'withProcessOnce: options must be an object.')
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(name)) throw new InvalidOptionError(name, `withProcessOnce: unknown option "${name}". Known options: ${OPTION_NAMES.join(', ')}.`)
+  }
+  const { messageId: messageIdOf, ...processOnceOptions } = options
+  if (messageIdOf !== undefined && typeof messageIdOf !== 'function') {
+    throw new InvalidOptionError('messageId', 'withProcessOnce: messageId must be a function (job) => the stable id of its message.')
+  }
+
+  return async (job, token, signal) => {
+    const messageId = messageIdOf ? messageIdOf(job) : defaultMessageId(job)
+    const outcome = await processOnce(db, messageId, (trx) => handler(job, trx, { token, signal }), processOnceOptions)
+    return outcome.status === 'processed' ? outcome.result : undefined
+  }
+}
+
+/** The job id, unless BullMQ numbered the job itself (those numbers are not stable ids). */
+function defaultMessageId(job: Job): string {
+  const id = job.id
+  if (id === undefined || id === '') throw new InvalidOptionError('messageId', `withProcessOnce: job "${job.name}" has no id; pass messageId: (job) => ... to name its message's stable id.`)
+  if (`${Number.parseInt(id, 10)}` === id) {
+    throw new InvalidOptionError(
+      'messageId',
+      `withProcessOnce: job ${id} ("${job.name}") was numbered by BullMQ (added without a jobId, so not by txbox); those numbers restart when a queue is obliterated, and a new job would be skipped as a duplicate of an old one. Pass withProcessOnce(db, handler, { messageId: (job) => ... }) to name its message's stable id.`,
+    )
+  }
+  return id
+}
