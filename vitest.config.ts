@@ -11,6 +11,7 @@ export default defineConfig({
       '@txbox/core': src('./packages/core/src/index.ts'),
       '@txbox/redis': src('./packages/redis/src/index.ts'),
       '@txbox/rabbitmq': src('./packages/rabbitmq/src/index.ts'),
+      '@txbox/nats': src('./packages/nats/src/index.ts'),
       '@txbox/testing': src('./packages/testing/src/index.ts'),
     },
   },
