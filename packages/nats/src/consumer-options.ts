@@ -74,7 +74,7 @@ export function resolveConsumerOptions<T>(options: ConsumeNatsOptions<T>): Resol
     handler: options.handler,
     count: integer(WHERE, 'count', options.count, 10, 1, 10_000),
     // nats.js refuses pull requests that expire sooner.
-    fetchWaitMs: integer(WHERE, 'fetchWaitMs', options.fetchWaitMs, 5000, 1000),
+    fetchWaitMs: integer(WHERE, 'fetchWaitMs', options.fetchWaitMs, 2000, 1000),
     ackWaitMs: integer(WHERE, 'ackWaitMs', options.ackWaitMs, 30_000, 300),
     handlerTimeoutMs: integer(WHERE, 'handlerTimeoutMs', options.handlerTimeoutMs, 30_000, 1),
     retryDelayMs: integer(WHERE, 'retryDelayMs', options.retryDelayMs, 1000, 0),

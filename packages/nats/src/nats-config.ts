@@ -57,7 +57,12 @@ export interface ConsumeNatsOptions<T = unknown> {
   handler: NatsHandler<T>
   /** Most messages pulled per request. Default 10. */
   count?: number
-  /** How long one pull request waits for messages, in ms (at least 1000). Default 5000. */
+  /**
+   * How long one pull request waits for messages, in ms (at least 1000, the
+   * nats.js minimum). `stop()` waits for the one in progress to end, since
+   * JetStream cannot cancel it and would deliver messages to it that no one
+   * reads any more. Default 2000.
+   */
   fetchWaitMs?: number
   /**
    * JetStream's ack wait for the consumer, in ms: a message not acknowledged

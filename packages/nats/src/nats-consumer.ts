@@ -21,10 +21,13 @@ export interface NatsConsumer {
    * message is acknowledged), and the messages pulled but not yet started
    * are handed back (nak) so that another process takes them at once.
    *
-   * Bounded: a handler that does not settle within `handlerTimeoutMs` is left
-   * running and its delivery counts as failed; if NATS stops answering,
-   * stop() gives up `handlerTimeoutMs` + 2 s after it was called (the
-   * messages in hand are then delivered again after `ackWaitMs`).
+   * Bounded: it waits for the pull request in progress to end (at most
+   * `fetchWaitMs`: JetStream cannot cancel one, and would deliver the
+   * messages handed back to it again); a handler that does not settle within
+   * `handlerTimeoutMs` is left running and its delivery counts as failed; if
+   * NATS stops answering, stop() gives up `handlerTimeoutMs` + `fetchWaitMs`
+   * + 2 s after it was called (the messages in hand are then delivered again
+   * after `ackWaitMs`).
    * Idempotent. Never closes your connection.
    */
   stop(): Promise<void>
@@ -76,8 +79,6 @@ class PullLoop<T> implements NatsConsumer {
   private stopping = false
   private loop: Promise<void> | undefined
   private stopped: Promise<void> | undefined
-  /** The pull request in progress, stopped by stop(). */
-  private pulling: ConsumerMessages | undefined
   /** Ends a wait of the loop (for messages, or a backoff) early. */
   private wake: (() => void) | undefined
   private consumer: Consumer | undefined
@@ -96,9 +97,8 @@ class PullLoop<T> implements NatsConsumer {
   stop(): Promise<void> {
     this.stopping = true
     this.wake?.()
-    this.pulling?.stop()
     this.stopped ??= (async () => {
-      const ended = await settledWithin(this.loop ?? Promise.resolve(), this.o.handlerTimeoutMs + STOP_GRACE_MS)
+      const ended = await settledWithin(this.loop ?? Promise.resolve(), this.o.handlerTimeoutMs + this.o.fetchWaitMs + STOP_GRACE_MS)
       if (!ended) this.log('warn', this.where(), 'txbox nats consumer: stop() gave up waiting for NATS; the messages in hand are delivered again after ackWaitMs')
     })()
     return this.stopped
@@ -149,9 +149,7 @@ class PullLoop<T> implements NatsConsumer {
    */
   private async pullAndHandle(): Promise<void> {
     this.consumer ??= await this.js.consumers.get(this.o.stream, this.o.durable)
-    const pulling = await this.consumer.fetch({ max_messages: this.o.count, expires: this.o.fetchWaitMs })
-    this.pulling = pulling
-    if (this.stopping) pulling.stop()
+    const pulling: ConsumerMessages = await this.consumer.fetch({ max_messages: this.o.count, expires: this.o.fetchWaitMs })
     const inHand: JsMsg[] = []
     const settled = new Set<JsMsg>()
     let ended = false
@@ -195,10 +193,13 @@ class PullLoop<T> implements NatsConsumer {
         }
       }
     } finally {
-      clearInterval(heartbeat)
-      pulling.stop()
+      // On stop(), the pull request is left to end by itself (it asked for
+      // `count` messages for `fetchWaitMs`): JetStream cannot cancel it, and
+      // would deliver what is handed back below to it again, to an inbox no
+      // one reads any more, where it would wait out the ack wait.
+      if (!this.stopping) pulling.stop()
       await collecting
-      this.pulling = undefined
+      clearInterval(heartbeat)
       // Pulled but not started (stop() came): back to JetStream now, rather than after ackWaitMs.
       for (const m of inHand) if (!settled.has(m)) m.nak()
     }
