@@ -71,6 +71,7 @@ const OUR_PACKAGES: Record<string, string> = {
   '@txbox/core': 'packages/core/src/index.ts',
   '@txbox/redis': 'packages/redis/src/index.ts',
   '@txbox/rabbitmq': 'packages/rabbitmq/src/index.ts',
+  '@txbox/nats': 'packages/nats/src/index.ts',
 }
 const THIRD_PARTY: Record<string, string> = {
   kysely: 'packages/core',
@@ -79,6 +80,8 @@ const THIRD_PARTY: Record<string, string> = {
   ioredis: 'packages/redis',
   amqplib: 'packages/rabbitmq',
   '@types/amqplib': 'packages/rabbitmq',
+  '@nats-io/transport-node': 'packages/nats',
+  '@nats-io/jetstream': 'packages/nats',
   fastify: 'examples/http-app',
 }
 

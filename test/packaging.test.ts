@@ -11,6 +11,7 @@ const exported: Record<string, string[]> = {
   '@txbox/core': ['withTransaction', 'enqueueOnCommit', 'onCommit', 'onRollback', 'migrate', 'migrationSql', 'createRelay', 'processOnce', 'pruneInbox', 'TxboxError', 'NotInTransactionError'],
   '@txbox/redis': ['redisStreamsPublisher', 'consumeRedisStream', 'RedisStreamWriteError'],
   '@txbox/rabbitmq': ['rabbitmqPublisher', 'consumeRabbitmq', 'RabbitmqPublishError', 'UndecodableMessageError'],
+  '@txbox/nats': ['natsPublisher', 'consumeNats', 'broker', 'NatsPublishError'],
 }
 
 function load(pkg: string, how: 'import' | 'require'): string[] {

@@ -1,7 +1,7 @@
 import { migrate } from '@txbox/core'
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { uniqueName, useTestDatabase, waitFor } from '@txbox/testing'
+import { serviceUrls, uniqueName, useTestDatabase, waitFor } from '@txbox/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { countConfirmedTwice, readJetStreamDeliveries } from '../support/nats-deliveries.js'
 import { type NatsRelayChildConfig, RelayProcess } from '../support/relay-process.js'
@@ -16,7 +16,7 @@ import { startWriters } from '../support/writers.js'
 // lands after JetStream confirmed a batch and before the relay committed it,
 // so repeats certainly happen (a random moment rarely falls in that window).
 const t = useTestDatabase('f_nats_kill', { poolSize: 4 })
-const natsUrl = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222'
+const natsUrl = serviceUrls().natsUrl
 const BATCH_SIZE = 20
 const CONCURRENCY = 2
 const stream = uniqueName('nats_kill')

@@ -2,10 +2,10 @@
 // when it ends, on the NATS JetStream server the tests share.
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, type StreamConfig, StorageType } from '@nats-io/jetstream'
 import { connect, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
-import type { ReceivedMessage } from '@txbox/testing'
+import { type ReceivedMessage, serviceUrls } from '@txbox/testing'
 
 /** The NATS server of the tests: TEST_NATS_URL, or the one on 127.0.0.1:4222. */
-export const natsUrl = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222'
+export const natsUrl = serviceUrls().natsUrl
 
 export interface TestNats {
   readonly nc: NatsConnection
