@@ -45,10 +45,11 @@ export interface ConsumeNatsOptions<T = unknown> {
   /** The JetStream stream to read. It must exist. */
   stream: string
   /**
-   * The durable pull consumer's name. Created if missing (explicit acks, no
-   * server-side delivery limit: this helper counts deliveries and moves
-   * messages to the dead-letter subject itself), so that it survives
-   * restarts; every process running the same `durable` shares its messages.
+   * The durable pull consumer's name. Created if missing, from the stream's
+   * first message (explicit acks, no server-side delivery limit: this helper
+   * counts deliveries and moves messages to the dead-letter subject itself),
+   * so that it survives restarts; every process running the same `durable`
+   * shares its messages.
    */
   durable: string
   /** Only messages whose subject matches this filter (wildcards allowed). Default: every message of the stream. */
