@@ -12,6 +12,7 @@ export default defineConfig({
       '@txbox/redis': src('./packages/redis/src/index.ts'),
       '@txbox/rabbitmq': src('./packages/rabbitmq/src/index.ts'),
       '@txbox/bullmq': src('./packages/bullmq/src/index.ts'),
+      '@txbox/nats': src('./packages/nats/src/index.ts'),
       '@txbox/testing': src('./packages/testing/src/index.ts'),
     },
   },

@@ -72,6 +72,7 @@ const OUR_PACKAGES: Record<string, string> = {
   '@txbox/redis': 'packages/redis/src/index.ts',
   '@txbox/rabbitmq': 'packages/rabbitmq/src/index.ts',
   '@txbox/bullmq': 'packages/bullmq/src/index.ts',
+  '@txbox/nats': 'packages/nats/src/index.ts',
 }
 const THIRD_PARTY: Record<string, string> = {
   kysely: 'packages/core',
@@ -81,6 +82,8 @@ const THIRD_PARTY: Record<string, string> = {
   amqplib: 'packages/rabbitmq',
   '@types/amqplib': 'packages/rabbitmq',
   bullmq: 'packages/bullmq',
+  '@nats-io/transport-node': 'packages/nats',
+  '@nats-io/jetstream': 'packages/nats',
   fastify: 'examples/http-app',
 }
 

@@ -12,6 +12,7 @@ const exported: Record<string, string[]> = {
   '@txbox/redis': ['redisStreamsPublisher', 'consumeRedisStream', 'RedisStreamWriteError'],
   '@txbox/rabbitmq': ['rabbitmqPublisher', 'consumeRabbitmq', 'RabbitmqPublishError', 'UndecodableMessageError'],
   '@txbox/bullmq': ['bullmqPublisher', 'withProcessOnce', 'broker', 'DEFAULT_RETENTION', 'BullmqAddError', 'BullmqJobIdError', 'BullmqConnectError'],
+  '@txbox/nats': ['natsPublisher', 'consumeNats', 'broker', 'NatsPublishError'],
 }
 
 function load(pkg: string, how: 'import' | 'require'): string[] {

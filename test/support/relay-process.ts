@@ -28,6 +28,32 @@ export interface RelayChildConfig {
   readonly bullmq?: { readonly queue: string; readonly prefix: string }
 }
 
+/** What the NATS relay child (nats-relay-child.ts) needs to know. */
+export interface NatsRelayChildConfig {
+  readonly databaseUrl: string
+  readonly schema: string
+  readonly natsUrl: string
+  /** The subject every message is published to; a stream must capture it. */
+  readonly subject: string
+  /** Where the child logs the ids JetStream confirmed (core NATS; a stream of the test keeps them). */
+  readonly confirmedSubject: string
+  readonly batchSize: number
+  /** Batches in flight; default 2, the CLI's default. */
+  readonly concurrency?: number
+  readonly applicationName: string
+  readonly pollInterval?: number
+  readonly maxAttempts?: number
+  /** How long a batch may wait for JetStream, in ms. Default 2000. */
+  readonly publishTimeout?: number
+  /**
+   * After JetStream confirmed a call, the child logs the ids, prints
+   * `confirmed <n>` and waits this long before the relay may commit: a
+   * window in which the test can kill it after the broker took the batch
+   * and before the outbox let go of it. Default 0.
+   */
+  readonly holdAfterConfirmMs?: number
+}
+
 const testDir = fileURLToPath(new URL('..', import.meta.url))
 /** The built `txbox` executable (`pnpm build`, which `pnpm test` runs first). */
 export const cliPath = fileURLToPath(new URL('../../packages/core/dist/cli/main.js', import.meta.url))
@@ -40,6 +66,8 @@ export const cliPath = fileURLToPath(new URL('../../packages/core/dist/cli/main.
 export class RelayProcess {
   /** Messages the child reported published (committed batches). */
   published = 0
+  /** Messages a NATS script child reported confirmed by JetStream, its batch not yet committed (`confirmed <n>` lines). */
+  confirmed = 0
   private ready = false
   private exitCode: number | null | undefined
   private readonly closed: Promise<void>
@@ -86,10 +114,20 @@ export class RelayProcess {
   /** Starts relay-child.ts (bundled on first use). */
   static async startScript(config: RelayChildConfig): Promise<RelayProcess> {
     const script = await bundleForChild(new URL('./relay-child.ts', import.meta.url))
-    return new RelayProcess([script], { TXBOX_FAULT_RELAY: JSON.stringify(config) }, 'stdout', (line, self) => {
-      if (line === 'ready') self.ready = true
-      else if (line.startsWith('published ')) self.published += Number(line.slice('published '.length))
-    })
+    return new RelayProcess([script], { TXBOX_FAULT_RELAY: JSON.stringify(config) }, 'stdout', RelayProcess.scriptProgress)
+  }
+
+  /** Starts nats-relay-child.ts (bundled on first use): a relay into NATS JetStream. */
+  static async startNatsScript(config: NatsRelayChildConfig): Promise<RelayProcess> {
+    const script = await bundleForChild(new URL('./nats-relay-child.ts', import.meta.url))
+    return new RelayProcess([script], { TXBOX_FAULT_RELAY: JSON.stringify(config) }, 'stdout', RelayProcess.scriptProgress)
+  }
+
+  /** The progress lines of a script child: `ready`, `published <n>`, `confirmed <n>`. */
+  private static scriptProgress(line: string, self: RelayProcess): void {
+    if (line === 'ready') self.ready = true
+    else if (line.startsWith('published ')) self.published += Number(line.slice('published '.length))
+    else if (line.startsWith('confirmed ')) self.confirmed += Number(line.slice('confirmed '.length))
   }
 
   private constructor(

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { type Kysely, sql } from 'kysely'
 import { waitFor } from '@txbox/testing'
 import { expect } from 'vitest'
-import { checkInvariants, formatReport, type InvariantReport, type WriterHistory } from './invariants.js'
+import { checkInvariants, type Delivery, formatReport, type InvariantReport, type WriterHistory } from './invariants.js'
 import { readStreamDeliveries } from './redis-deliveries.js'
 
 /** Rows left in the outbox and in the dead letters. */
@@ -27,14 +27,19 @@ export interface DrainResult {
  * the stream, then checks the invariants. On timeout it still returns the
  * report, so the test's assertions name what is missing.
  */
-export async function drainAndCheck(options: {
-  readonly db: Kysely<any>
-  readonly schema: string
-  readonly redis: Redis
-  readonly stream: string
-  readonly history: WriterHistory
-  readonly timeoutMs?: number
-}): Promise<DrainResult> {
+export async function drainAndCheck(
+  options: {
+    readonly db: Kysely<any>
+    readonly schema: string
+    readonly history: WriterHistory
+    readonly timeoutMs?: number
+  } & (
+    | { readonly redis: Redis; readonly stream: string }
+    /** What the broker holds, for a broker other than Redis Streams. */
+    | { readonly readDeliveries: () => Promise<Delivery[]> }
+  ),
+): Promise<DrainResult> {
+  const readDeliveries = 'readDeliveries' in options ? options.readDeliveries : () => readStreamDeliveries(options.redis, options.stream)
   const started = Date.now()
   let report = checkInvariants(options.history, [])
   let counts = { outbox: -1, dead: -1 }
@@ -42,12 +47,12 @@ export async function drainAndCheck(options: {
     async () => {
       counts = await outboxCounts(options.db, options.schema)
       if (counts.outbox > 0) return false
-      report = checkInvariants(options.history, await readStreamDeliveries(options.redis, options.stream))
+      report = checkInvariants(options.history, await readDeliveries())
       return report.lost.length === 0
     },
     { timeoutMs: options.timeoutMs ?? 20_000, intervalMs: 50 },
   ).catch(() => {})
-  report = checkInvariants(options.history, await readStreamDeliveries(options.redis, options.stream))
+  report = checkInvariants(options.history, await readDeliveries())
   counts = await outboxCounts(options.db, options.schema)
   return { report, drainMs: Date.now() - started, dead: counts.dead, outboxLeft: counts.outbox }
 }

@@ -11,12 +11,15 @@ export interface ServiceUrls {
   readonly databaseUrl: string
   readonly redisUrl: string
   readonly amqpUrl: string
+  /** A NATS server with JetStream enabled (`nats-server -js`). */
+  readonly natsUrl: string
 }
 
 export const localServiceUrls: ServiceUrls = {
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
   redisUrl: 'redis://127.0.0.1:6379',
   amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+  natsUrl: 'nats://127.0.0.1:4222',
 }
 
 export function serviceUrls(): ServiceUrls {
@@ -24,6 +27,7 @@ export function serviceUrls(): ServiceUrls {
     databaseUrl: process.env.TEST_DATABASE_URL ?? localServiceUrls.databaseUrl,
     redisUrl: process.env.TEST_REDIS_URL ?? localServiceUrls.redisUrl,
     amqpUrl: process.env.TEST_AMQP_URL ?? localServiceUrls.amqpUrl,
+    natsUrl: process.env.TEST_NATS_URL ?? localServiceUrls.natsUrl,
   }
 }
 
