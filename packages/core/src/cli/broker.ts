@@ -1,8 +1,7 @@
-import { connect } from 'node:net'
 import type { Logger } from '../logger.js'
 import type { Publisher } from '../publisher.js'
+import { rabbitmqStartError, redisStartError } from './broker-login.js'
 import { CliError } from './cli-error.js'
-import { describeError } from './describe-error.js'
 import { importFromProject } from './import-from-project.js'
 import { redactUrl } from './redact.js'
 
@@ -29,8 +28,10 @@ const CONNECT_TIMEOUT_MS = 10_000
 /**
  * Builds the publisher for `url`: `redis://`/`rediss://` → @txbox/redis (with
  * an ioredis client), `amqp://`/`amqps://` → @txbox/rabbitmq. Both packages
- * come from the user's project. The broker must answer now: an unreachable
- * broker at start is a CliError, not a relay that retries in silence.
+ * come from the user's project. The broker must answer now and accept the
+ * URL's login (user, password, RabbitMQ vhost): an unreachable broker, or
+ * one that refuses the login, is a CliError at start naming what to check,
+ * not a relay that starts and then fails every publish.
  */
 export async function openBroker(url: string, flags: BrokerFlags, logger: Logger): Promise<BrokerConnection> {
   const description = redactUrl(url)
@@ -65,12 +66,12 @@ async function openRedis(url: string, description: string, flags: BrokerFlags, l
     connected = true
   })
   try {
+    // Resolves once Redis accepted the URL's password (AUTH) and database (SELECT).
     await redis.connect()
   } catch (error) {
     redis.disconnect()
-    // connect() rejects with "Connection is closed."; the socket's own error says why.
-    const reason = lastError ?? error
-    throw new CliError(`cannot reach the broker at ${description}: ${describeError(reason)}`, 'failure', { cause: reason })
+    // connect() rejects with "Connection is closed."; the error ioredis emitted says why.
+    throw redisStartError(lastError ?? error, description)
   }
   const options: Record<string, unknown> = { redis }
   if (flags.stream !== undefined) options.stream = flags.stream
@@ -96,9 +97,8 @@ async function openRabbitmq(url: string, description: string, flags: BrokerFlags
     throw new CliError('an amqp:// broker needs --exchange <name>: the exchange every message is published to (routing key = topic).', 'usage')
   }
   const adapter = await importFromProject('@txbox/rabbitmq', 'an amqp:// broker URL', 'npm install @txbox/rabbitmq amqplib')
-  const parsed = new URL(url)
-  const port = Number(parsed.port || (parsed.protocol === 'amqps:' ? 5671 : 5672))
-  await probeTcp(parsed.hostname, port, description)
+  const amqplib = await importFromProject('amqplib', 'an amqp:// broker URL', 'npm install @txbox/rabbitmq amqplib')
+  await checkRabbitmqLogin(amqplib.connect ?? amqplib.default?.connect, url, description)
   const publisher: Publisher = adapter.rabbitmqPublisher({ url, exchange: flags.exchange })
   return {
     publisher,
@@ -112,19 +112,27 @@ async function openRabbitmq(url: string, description: string, flags: BrokerFlags
   }
 }
 
-/** Resolves once `host:port` accepts a TCP connection; a CliError otherwise. */
-function probeTcp(host: string, port: number, description: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: host.replace(/^\[|\]$/g, ''), port })
-    const fail = (error: Error) => {
-      socket.destroy()
-      reject(new CliError(`cannot reach the broker at ${description}: ${describeError(error)}`, 'failure', { cause: error }))
-    }
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => fail(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000}s`)))
-    socket.once('error', fail)
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve()
-    })
+/**
+ * Opens an AMQP connection to `url` and closes it again: resolves once
+ * RabbitMQ accepted the user, the password and the vhost, the way the
+ * publisher will connect. A port that answers is not enough: RabbitMQ refuses
+ * a wrong login or vhost only in the handshake, and the relay would otherwise
+ * log "relaying" and then fail every publish. A CliError otherwise.
+ */
+async function checkRabbitmqLogin(connect: (url: string, options: object) => Promise<{ close(): Promise<void> }>, url: string, description: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const connecting = connect(url, { timeout: CONNECT_TIMEOUT_MS })
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000}s`)), CONNECT_TIMEOUT_MS)
   })
+  try {
+    const connection = await Promise.race([connecting, timedOut])
+    await connection.close().catch(() => {})
+  } catch (error) {
+    // A handshake that completes after the timeout: close what it opened.
+    connecting.then((late) => late.close()).catch(() => {})
+    throw rabbitmqStartError(error, new URL(url), description)
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { runSql } from '../sql-executor.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { withDatabase } from './database.js'
+import { errorCell } from './error-summary.js'
 import { formatTable, integerIn } from './numbers.js'
 
 interface DeadListFlags extends DatabaseFlags {
@@ -22,6 +23,9 @@ export function registerDeadListCommand(dead: Command): void {
     .addHelpText(
       'after',
       `
+LAST ERROR is the broker's or the relay's error, on one line and cut to fit;
+--json prints it whole (lastError).
+
 Examples:
   $ txbox dead list
   $ txbox dead list --topic email.welcome --limit 20
@@ -44,8 +48,9 @@ Examples:
           dead_at: Date
         }>(
           db,
-          `SELECT id::text, message_id, topic, key, payload::text, headers::text, attempts, last_error, created_at, dead_at
-           FROM ${names.quoted.dead} WHERE ($1::text IS NULL OR topic = $1::text) ORDER BY id LIMIT $2`,
+          // d.id, the bigint: the output column "id" is its text, which would sort 10 before 9.
+          `SELECT d.id::text AS id, message_id, topic, key, payload::text, headers::text, attempts, last_error, created_at, dead_at
+           FROM ${names.quoted.dead} d WHERE ($1::text IS NULL OR topic = $1::text) ORDER BY d.id LIMIT $2`,
           [topic, flags.limit],
         )
         const count = await runSql<{ n: string }>(db, `SELECT count(*) AS n FROM ${names.quoted.dead} WHERE ($1::text IS NULL OR topic = $1::text)`, [topic])
@@ -73,14 +78,10 @@ Examples:
       }
       const table = formatTable(
         ['MESSAGE ID', 'TOPIC', 'KEY', 'ATTEMPTS', 'DEAD AT', 'LAST ERROR'],
-        rows.map((r) => [r.message_id, r.topic, r.key ?? '-', r.attempts, r.dead_at.toISOString(), truncate(r.last_error ?? '-', 60)]),
+        rows.map((r) => [r.message_id, r.topic, r.key ?? '-', r.attempts, r.dead_at.toISOString(), errorCell(r.last_error, r.message_id)]),
       )
       const footer = total > rows.length ? `\n${rows.length} of ${total} shown (raise --limit to see more)` : ''
       process.stdout.write(`${table}${footer}\n`)
     })
 }
 
-function truncate(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ')
-  return line.length <= max ? line : `${line.slice(0, max - 1)}…`
-}

@@ -57,7 +57,8 @@ export async function lockDeadLetters(trx: Transaction<any>, names: TableNames, 
   const where = selectionWhere(selection)
   const { rows } = await runSql<{ id: string; message_id: string; key: string | null }>(
     trx,
-    `SELECT id::text AS id, message_id, key FROM ${names.quoted.dead} WHERE ${where.sql} ORDER BY id FOR UPDATE`,
+    // d.id, the bigint: "id" alone would be the text output column, in text order.
+    `SELECT d.id::text AS id, message_id, key FROM ${names.quoted.dead} d WHERE ${where.sql} ORDER BY d.id FOR UPDATE`,
     where.params,
   )
   return rows.map((r) => ({ id: r.id, messageId: r.message_id, key: r.key }))

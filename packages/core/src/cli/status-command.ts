@@ -3,6 +3,7 @@ import type { TableNames } from '../schema/table-names.js'
 import { runSql } from '../sql-executor.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { withDatabase } from './database.js'
+import { errorCell } from './error-summary.js'
 import { formatAge, formatTable } from './numbers.js'
 
 interface StatusFlags extends DatabaseFlags {
@@ -26,6 +27,13 @@ interface TopicStatus {
    * Delayed messages whose time has not come are not late and do not count.
    */
   oldestAgeMs: number
+  /**
+   * The error most recently written to one of the topic's waiting messages
+   * (the broker's or the relay's text, whole), or `null` when none of them
+   * failed: why the topic waits. A message the broker could not be reached
+   * for keeps its error while it waits as ready (no attempt was spent).
+   */
+  lastError: string | null
 }
 
 /** What `txbox status --json` prints: the totals are the sums (and the oldest) of the topic rows. */
@@ -53,6 +61,10 @@ due (ready, or failed and waiting for its retry) was enqueued, per topic and
 over the outbox. Delayed messages whose time has not come are not late: they
 count in BACKLOG and DELAYED only.
 
+LAST ERROR (lastError in JSON) is the error most recently stored on a waiting
+message of the topic: why it waits. The table shows it on one line, cut to
+fit; JSON shows it whole.
+
 Examples:
   $ txbox status
   $ txbox status --json | jq .backlog`,
@@ -60,13 +72,14 @@ Examples:
     .action(async (flags: StatusFlags) => {
       const names = tableNamesFor(flags.schema)
       const topics = await withDatabase(flags.databaseUrl, ({ db }) => readTopics(db, names))
+      const rows = topics.map((t) => t.status)
       // Totals from the same rows, so that the header and the table never disagree.
       const status: Status = {
         schema: names.schema,
-        backlog: sum(topics.map((t) => t.backlog)),
-        oldestAgeMs: Math.max(0, ...topics.map((t) => t.oldestAgeMs)),
-        dead: sum(topics.map((t) => t.dead)),
-        topics,
+        backlog: sum(rows.map((t) => t.backlog)),
+        oldestAgeMs: Math.max(0, ...rows.map((t) => t.oldestAgeMs)),
+        dead: sum(rows.map((t) => t.dead)),
+        topics: rows,
       }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(status, null, 2)}\n`)
@@ -81,8 +94,17 @@ Examples:
         lines.push(
           '',
           formatTable(
-            ['TOPIC', 'BACKLOG', 'READY', 'RETRYING', 'DELAYED', 'DEAD', 'OLDEST DUE'],
-            status.topics.map((t) => [t.topic, t.backlog, t.ready, t.retrying, t.delayed, t.dead, t.backlog > t.delayed ? formatAge(t.oldestAgeMs) : '-']),
+            ['TOPIC', 'BACKLOG', 'READY', 'RETRYING', 'DELAYED', 'DEAD', 'OLDEST DUE', 'LAST ERROR'],
+            topics.map(({ status: t, lastErrorMessageId }) => [
+              t.topic,
+              t.backlog,
+              t.ready,
+              t.retrying,
+              t.delayed,
+              t.dead,
+              t.backlog > t.delayed ? formatAge(t.oldestAgeMs) : '-',
+              errorCell(t.lastError, lastErrorMessageId),
+            ]),
           ),
         )
       }
@@ -101,7 +123,13 @@ function backlogAge(status: Status): string {
   return due > 0 ? ` (oldest due ${formatAge(status.oldestAgeMs)})` : ' (none due yet)'
 }
 
-async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): Promise<TopicStatus[]> {
+/** A topic's row, and the id of the message its last error is about (the table replaces it by "the message"). */
+interface TopicRow {
+  status: TopicStatus
+  lastErrorMessageId: string | null
+}
+
+async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): Promise<TopicRow[]> {
   // One pass over each table; the status command is for operators, not a hot path.
   const { rows } = await runSql<{
     topic: string
@@ -111,6 +139,8 @@ async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): 
     delayed: string
     dead: string
     oldest_age_ms: number | null
+    last_error: string | null
+    last_error_message_id: string | null
   }>(
     db,
     `WITH waiting AS (
@@ -126,21 +156,34 @@ async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): 
        FROM ${names.quoted.outbox} GROUP BY topic
      ), dead AS (
        SELECT topic, count(*) AS dead FROM ${names.quoted.dead} GROUP BY topic
+     ), last_error AS (
+       -- Rows keep no time of failure, but the relay writes a failed row anew
+       -- (with its error) each time: the row written last, the smallest
+       -- age(xmin), holds the most recent error.
+       SELECT DISTINCT ON (topic) topic, message_id, last_error
+       FROM ${names.quoted.outbox} WHERE last_error IS NOT NULL
+       ORDER BY topic, age(xmin), id DESC
      )
      SELECT coalesce(w.topic, d.topic) AS topic,
             coalesce(w.backlog, 0) AS backlog, coalesce(w.ready, 0) AS ready,
             coalesce(w.retrying, 0) AS retrying, coalesce(w.delayed, 0) AS delayed,
-            coalesce(d.dead, 0) AS dead, w.oldest_age_ms
+            coalesce(d.dead, 0) AS dead, w.oldest_age_ms,
+            e.last_error, e.message_id AS last_error_message_id
      FROM waiting w FULL JOIN dead d ON d.topic = w.topic
+     LEFT JOIN last_error e ON e.topic = w.topic
      ORDER BY 1`,
   )
   return rows.map((r) => ({
-    topic: r.topic,
-    backlog: Number(r.backlog),
-    ready: Number(r.ready),
-    retrying: Number(r.retrying),
-    delayed: Number(r.delayed),
-    dead: Number(r.dead),
-    oldestAgeMs: Math.max(0, Math.round(r.oldest_age_ms ?? 0)),
+    status: {
+      topic: r.topic,
+      backlog: Number(r.backlog),
+      ready: Number(r.ready),
+      retrying: Number(r.retrying),
+      delayed: Number(r.delayed),
+      dead: Number(r.dead),
+      oldestAgeMs: Math.max(0, Math.round(r.oldest_age_ms ?? 0)),
+      lastError: r.last_error,
+    },
+    lastErrorMessageId: r.last_error_message_id,
   }))
 }

@@ -128,7 +128,9 @@ function resolveRunner(trx: unknown) {
   if (isKysely(trx)) {
     if (trx.isTransaction) return { sql: trx as SqlRunner, scope: undefined }
     throw new NotInTransactionError(
-      'enqueueOnCommit was given the Kysely instance outside a transaction, so the message would be published whether or not your data commits. Call it inside withTransaction(db, async (trx) => { ... }) with that trx (or inside db.transaction().execute()).',
+      // Kysely does not say whether a db.transaction().execute() callback is
+      // running, so the advice covers the caller who is inside one already.
+      'enqueueOnCommit was given the Kysely instance (db), not a transaction, so the message would be published whether or not your data commits: pass the `trx` your callback receives, as in withTransaction(db, async (trx) => { await enqueueOnCommit(trx, message) }) or db.transaction().execute(async (trx) => { await enqueueOnCommit(trx, message) }). Already inside such a callback? Then pass its trx instead of db.',
     )
   }
   if (isPgClient(trx)) {

@@ -1,4 +1,5 @@
 import { InvalidMessageError } from '../errors/invalid-message-error.js'
+import { PayloadNotJsonError } from '../errors/payload-not-json-error.js'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error.js'
 import { TxboxError } from '../errors/txbox-error.js'
 import type { OutboxMessageInput, ValidatedMessage } from './message.js'
@@ -82,6 +83,11 @@ function checkMessage(input: unknown, at: string, maxPayloadBytes: number): Vali
 
   if (!('payload' in m)) {
     throw new InvalidMessageError(`${at}.payload`, `${at}.payload is missing: give the message's data (use null for none).`)
+  }
+  if (m.payload === undefined) {
+    // Not serializeJson's advice for an undefined value ("use null, or leave the
+    // property out"): a message without its payload property is refused too.
+    throw new PayloadNotJsonError('$', `${at}.payload is undefined, which JSON cannot represent: pass null for a message without data, or the data itself.`)
   }
   const payload = serializeJson(m.payload, `${at}.payload`)
   const bytes = Buffer.byteLength(payload)

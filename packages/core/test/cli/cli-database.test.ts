@@ -1,4 +1,4 @@
-import { createRelay, migrationSql } from '@txbox/core'
+import { createRelay, migrationSql, silentLogger } from '@txbox/core'
 import { recordingPublisher, useTestDatabase } from '@txbox/testing'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, test } from 'vitest'
@@ -63,8 +63,8 @@ describe('with the tables', () => {
     expect(status.oldestAgeMs).toBeGreaterThanOrEqual(90_000)
     expect(status.oldestAgeMs).toBeLessThan(600_000)
     expect(status.topics).toEqual([
-      { topic: 'email', backlog: 1, ready: 0, retrying: 0, delayed: 1, dead: 0, oldestAgeMs: expect.any(Number) },
-      { topic: 'orders', backlog: 2, ready: 2, retrying: 0, delayed: 0, dead: 1, oldestAgeMs: expect.any(Number) },
+      { topic: 'email', backlog: 1, ready: 0, retrying: 0, delayed: 1, dead: 0, oldestAgeMs: expect.any(Number), lastError: null },
+      { topic: 'orders', backlog: 2, ready: 2, retrying: 0, delayed: 0, dead: 1, oldestAgeMs: expect.any(Number), lastError: null },
     ])
   })
 
@@ -101,6 +101,73 @@ describe('with the tables', () => {
     expect(limited.stdout).toMatch(/1 of 2 shown/)
   })
 
+  test('txbox status shows why messages wait: the most recent error of each topic, whole in --json, cut to one line in the table', async () => {
+    await clear()
+    const outbox = sql.id(t.schema, 'outbox')
+    // m1 waits (delayed) while m2 fails first; then m1 fails: m1, the lower id, holds the most recent error.
+    const [m1] = await enqueue([{ topic: 'orders', payload: { n: 1 }, delay: 3_600_000 }])
+    await enqueue([{ topic: 'orders', payload: { n: 2 } }])
+    await enqueue([{ topic: 'email', payload: { n: 3 }, delay: 3_600_000 }])
+    const publisher = recordingPublisher()
+    const relay = createRelay({ db: t.db, publisher, schema: t.schema, backoff: () => 3_600_000, logger: silentLogger })
+    publisher.failWhen(() => new Error('connection reset by the broker (the older error)'))
+    await relay.runOnce()
+    await sql`update ${outbox} set available_at = null where message_id = ${m1}`.execute(t.db)
+    const cause = `WRONGTYPE Operation against a key holding the wrong kind of value ${'x'.repeat(200)}`
+    publisher.failWhen(() => new Error(`message ${m1} was not written to stream "orders": XADD failed\n(${cause})`))
+    await relay.runOnce()
+    expect(publisher.calls.map((call) => call.map((m) => m.payload))).toEqual([['{"n": 2}'], ['{"n": 1}']])
+
+    const json = await txbox('status', '--json')
+    expect(json.code).toBe(0)
+    const topics = JSON.parse(json.stdout).topics
+    expect(topics).toEqual([
+      expect.objectContaining({ topic: 'email', lastError: null }),
+      expect.objectContaining({ topic: 'orders', retrying: 2, lastError: `Error: message ${m1} was not written to stream "orders": XADD failed\n(${cause})` }),
+    ])
+    const table = await txbox('status')
+    expect(table.code).toBe(0)
+    expect(table.stdout).toMatch(/ LAST ERROR$/m)
+    const row = table.stdout.split('\n').find((line) => line.startsWith('orders')) ?? ''
+    expect(row).toMatch(/ Error: the message was not written to stream "orders": XADD failed \(WRONGTYPE Operation against/)
+    expect(row).not.toContain(m1)
+    expect(row).not.toContain('older error')
+    expect(row).toMatch(/…$/)
+    expect(row.length).toBeLessThan(240)
+    expect(table.stdout.split('\n').find((line) => line.startsWith('email'))).toMatch(/ -$/)
+  })
+
+  test('txbox dead list shows the cause, not the message id again: whole in --json, cut in the table', async () => {
+    await clear()
+    const refusal = (m: { messageId: string }) =>
+      new Error(`message ${m.messageId} was not written to stream "orders": XADD failed (WRONGTYPE Operation against a key holding the wrong kind of value). ${'More. '.repeat(40)}`)
+    const [id] = await makeDead([{ topic: 'orders', payload: { a: 1 } }], refusal)
+    const json = await txbox('dead', 'list', '--json')
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ messageId: id, lastError: `Error: ${refusal({ messageId: id as string }).message}` })])
+    const table = await txbox('dead', 'list')
+    expect(table.code).toBe(0)
+    const row = table.stdout.split('\n').find((line) => line.includes(id as string)) ?? ''
+    expect(row.split(id as string)).toHaveLength(2) // the id once, in its own column
+    expect(row).toMatch(/XADD failed \(WRONGTYPE Operation against a key holding the wrong kind of value\)/)
+    expect(row).toMatch(/…$/)
+    expect(row.length).toBeLessThan(260)
+  })
+
+  test('txbox dead list sorts dead letters by id as a number: the 10th after the 9th, and --limit keeps the oldest', async () => {
+    await clear()
+    await sql`
+      insert into ${sql.id(t.schema, 'outbox_dead')} (id, message_id, topic, key, payload, headers, attempts, last_error, created_at)
+      select n, 'dead-' || n, 'orders', null, to_jsonb(n), '{}'::jsonb, 1, 'broker said no', now()
+      from generate_series(1, 11) n`.execute(t.db)
+    const all = await txbox('dead', 'list', '--json')
+    expect(JSON.parse(all.stdout).map((d: { id: string }) => d.id)).toEqual(Array.from({ length: 11 }, (_, i) => String(i + 1)))
+    const first9 = await txbox('dead', 'list', '--json', '--limit', '9')
+    expect(JSON.parse(first9.stdout).map((d: { messageId: string }) => d.messageId)).toEqual(Array.from({ length: 9 }, (_, i) => `dead-${i + 1}`))
+    const table = await txbox('dead', 'list', '--limit', '9')
+    expect(table.stdout.split('\n').filter((line) => line.startsWith('dead-')).map((line) => line.split(' ')[0])).toEqual(Array.from({ length: 9 }, (_, i) => `dead-${i + 1}`))
+  })
+
   test('txbox status: a topic whose only message is delayed has no oldest due message, in its row as in the totals', async () => {
     await clear()
     // Enqueued six days ago, due in a day: waiting, but not late.
@@ -110,11 +177,12 @@ describe('with the tables', () => {
     expect(json.code).toBe(0)
     const status = JSON.parse(json.stdout)
     expect(status).toMatchObject({ backlog: 1, oldestAgeMs: 0 })
-    expect(status.topics).toEqual([{ topic: 'reminders', backlog: 1, ready: 0, retrying: 0, delayed: 1, dead: 0, oldestAgeMs: 0 }])
+    expect(status.topics).toEqual([{ topic: 'reminders', backlog: 1, ready: 0, retrying: 0, delayed: 1, dead: 0, oldestAgeMs: 0, lastError: null }])
     const table = await txbox('status')
     expect(table.code).toBe(0)
-    expect(table.stdout).not.toMatch(/6d/)
-    expect(table.stdout).toMatch(/^reminders +1 +0 +0 +1 +0 +-$/m)
+    // Not "6d 00h" (the schema name in the header may hold "6d": it is random hex).
+    expect(table.stdout).not.toMatch(/\b6d \d\dh\b/)
+    expect(table.stdout).toMatch(/^reminders +1 +0 +0 +1 +0 +- +-$/m)
   })
 
   test('txbox status: the totals oldestAgeMs is the oldest of the rows, both counting only messages that are due', async () => {

@@ -1,4 +1,4 @@
-import { createRelay, enqueueOnCommit, type OutboxMessageInput, withTransaction } from '@txbox/core'
+import { createRelay, enqueueOnCommit, type OutboxMessage, type OutboxMessageInput, silentLogger, withTransaction } from '@txbox/core'
 import { recordingPublisher, type TestDatabase } from '@txbox/testing'
 import { sql } from 'kysely'
 
@@ -14,13 +14,14 @@ export function deadLetterFixture(t: TestDatabase) {
   /**
    * Enqueues messages and lets a relay whose publisher refuses them for good
    * move them to the dead letters. A message id may already be dead: a dead
-   * letter per call is added.
+   * letter per call is added. `refusal` is the broker's error for a message
+   * (default: "broker said no").
    */
-  async function makeDead(messages: OutboxMessageInput[]): Promise<string[]> {
+  async function makeDead(messages: OutboxMessageInput[], refusal: (m: OutboxMessage) => Error = () => new Error('broker said no')): Promise<string[]> {
     const ids = await enqueue(messages)
     const publisher = recordingPublisher()
-    publisher.failWhen((m) => (ids.includes(m.messageId) ? Object.assign(new Error('broker said no'), { permanent: true }) : undefined))
-    const relay = createRelay({ db: t.db, publisher, schema: t.schema, maxAttempts: 1 })
+    publisher.failWhen((m) => (ids.includes(m.messageId) ? Object.assign(refusal(m), { permanent: true }) : undefined))
+    const relay = createRelay({ db: t.db, publisher, schema: t.schema, maxAttempts: 1, logger: silentLogger })
     // A failing head message holds back its key's later ones: one cycle per wave.
     for (let cycle = 0; cycle < messages.length; cycle++) {
       const left = await t.db.selectFrom(outbox).select('id').where('message_id', 'in', ids).execute()

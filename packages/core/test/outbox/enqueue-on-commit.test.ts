@@ -145,6 +145,31 @@ describe('enqueueOnCommit records messages in the caller’s transaction', () =>
     expect(await rows()).toEqual([])
   })
 
+  test('given db inside db.transaction().execute(), the advice names the trx of that callback, not db.transaction().execute() again', async () => {
+    await clear()
+    const error = await t.db
+      .transaction()
+      .execute(async (trx) => {
+        const thrown = await enqueueOnCommit(t.db, { topic: 'a', payload: 1 }, opts()).catch((e: unknown) => e)
+        // The transaction is still usable: the same message through its trx commits.
+        await enqueueOnCommit(trx, { topic: 'a', payload: 2 }, opts())
+        return thrown
+      })
+    expect(error).toBeInstanceOf(NotInTransactionError)
+    const message = (error as Error).message
+    expect(message).toMatch(/pass the `trx` your callback receives.*db\.transaction\(\)\.execute\(async \(trx\) =>/)
+    expect(message).not.toMatch(/\(or inside db\.transaction\(\)\.execute\(\)\)/)
+    expect((await rows()).map((r) => r.payload)).toEqual([2])
+  })
+
+  test('payload: undefined says to pass null or the data, not to leave the property out (which fails as missing)', async () => {
+    const error = await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: 'a', payload: undefined }, opts())).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PayloadNotJsonError)
+    const message = (error as Error).message
+    expect(message).toMatch(/message\.payload is undefined.*pass null for a message without data/)
+    expect(message).not.toMatch(/leave .* out/)
+  })
+
   test('inside withTransaction, the root db finds the ambient transaction', async () => {
     await clear()
     await withTransaction(t.db, async () => {
