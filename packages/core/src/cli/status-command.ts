@@ -20,6 +20,8 @@ interface TopicStatus {
   retrying: number
   /** Enqueued with a delay that has not passed yet. */
   delayed: number
+  /** Held back behind a failed message of their key (due, but waiting for it). */
+  heldBack: number
   dead: number
   /**
    * How long ago, in ms, the topic's oldest message that is due (ready, or
@@ -59,7 +61,8 @@ export function registerStatusCommand(program: Command): void {
 OLDEST DUE (oldestAgeMs in JSON) is the time since the oldest message that is
 due (ready, or failed and waiting for its retry) was enqueued, per topic and
 over the outbox. Delayed messages whose time has not come are not late: they
-count in BACKLOG and DELAYED only.
+count in BACKLOG and DELAYED only. HELD BACK counts messages waiting behind a
+failed message of their key (they go as soon as it is published or dead).
 
 LAST ERROR (lastError in JSON) is the error most recently stored on a waiting
 message of the topic: why it waits. The table shows it on one line, cut to
@@ -94,12 +97,13 @@ Examples:
         lines.push(
           '',
           formatTable(
-            ['TOPIC', 'BACKLOG', 'READY', 'RETRYING', 'DELAYED', 'DEAD', 'OLDEST DUE', 'LAST ERROR'],
+            ['TOPIC', 'BACKLOG', 'READY', 'RETRYING', 'HELD BACK', 'DELAYED', 'DEAD', 'OLDEST DUE', 'LAST ERROR'],
             topics.map(({ status: t, lastErrorMessageId }) => [
               t.topic,
               t.backlog,
               t.ready,
               t.retrying,
+              t.heldBack,
               t.delayed,
               t.dead,
               t.backlog > t.delayed ? formatAge(t.oldestAgeMs) : '-',
@@ -137,6 +141,7 @@ async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): 
     ready: string
     retrying: string
     delayed: string
+    held_back: string
     dead: string
     oldest_age_ms: number | null
     last_error: string | null
@@ -148,10 +153,11 @@ async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): 
               count(*) AS backlog,
               count(*) FILTER (WHERE attempts = 0 AND (available_at IS NULL OR available_at <= now())) AS ready,
               count(*) FILTER (WHERE attempts > 0) AS retrying,
-              count(*) FILTER (WHERE attempts = 0 AND available_at > now()) AS delayed,
+              count(*) FILTER (WHERE attempts = 0 AND available_at > now() AND available_at < 'infinity') AS delayed,
+              count(*) FILTER (WHERE attempts = 0 AND available_at = 'infinity') AS held_back,
               -- The age that says how late the relay is: of due messages only (ready or retrying), as the relay's metrics.
               (extract(epoch FROM clock_timestamp() - min(created_at) FILTER (
-                 WHERE attempts > 0 OR available_at IS NULL OR available_at <= now()
+                 WHERE attempts > 0 OR available_at IS NULL OR available_at <= now() OR available_at = 'infinity'
               )) * 1000)::float8 AS oldest_age_ms
        FROM ${names.quoted.outbox} GROUP BY topic
      ), dead AS (
@@ -166,7 +172,7 @@ async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): 
      )
      SELECT coalesce(w.topic, d.topic) AS topic,
             coalesce(w.backlog, 0) AS backlog, coalesce(w.ready, 0) AS ready,
-            coalesce(w.retrying, 0) AS retrying, coalesce(w.delayed, 0) AS delayed,
+            coalesce(w.retrying, 0) AS retrying, coalesce(w.delayed, 0) AS delayed, coalesce(w.held_back, 0) AS held_back,
             coalesce(d.dead, 0) AS dead, w.oldest_age_ms,
             e.last_error, e.message_id AS last_error_message_id
      FROM waiting w FULL JOIN dead d ON d.topic = w.topic
@@ -180,6 +186,7 @@ async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): 
       ready: Number(r.ready),
       retrying: Number(r.retrying),
       delayed: Number(r.delayed),
+      heldBack: Number(r.held_back),
       dead: Number(r.dead),
       oldestAgeMs: Math.max(0, Math.round(r.oldest_age_ms ?? 0)),
       lastError: r.last_error,

@@ -63,8 +63,8 @@ describe('with the tables', () => {
     expect(status.oldestAgeMs).toBeGreaterThanOrEqual(90_000)
     expect(status.oldestAgeMs).toBeLessThan(600_000)
     expect(status.topics).toEqual([
-      { topic: 'email', backlog: 1, ready: 0, retrying: 0, delayed: 1, dead: 0, oldestAgeMs: expect.any(Number), lastError: null },
-      { topic: 'orders', backlog: 2, ready: 2, retrying: 0, delayed: 0, dead: 1, oldestAgeMs: expect.any(Number), lastError: null },
+      { topic: 'email', backlog: 1, ready: 0, retrying: 0, delayed: 1, heldBack: 0, dead: 0, oldestAgeMs: expect.any(Number), lastError: null },
+      { topic: 'orders', backlog: 2, ready: 2, retrying: 0, delayed: 0, heldBack: 0, dead: 1, oldestAgeMs: expect.any(Number), lastError: null },
     ])
   })
 
@@ -177,12 +177,27 @@ describe('with the tables', () => {
     expect(json.code).toBe(0)
     const status = JSON.parse(json.stdout)
     expect(status).toMatchObject({ backlog: 1, oldestAgeMs: 0 })
-    expect(status.topics).toEqual([{ topic: 'reminders', backlog: 1, ready: 0, retrying: 0, delayed: 1, dead: 0, oldestAgeMs: 0, lastError: null }])
+    expect(status.topics).toEqual([{ topic: 'reminders', backlog: 1, ready: 0, retrying: 0, delayed: 1, heldBack: 0, dead: 0, oldestAgeMs: 0, lastError: null }])
     const table = await txbox('status')
     expect(table.code).toBe(0)
     // Not "6d 00h" (the schema name in the header may hold "6d": it is random hex).
     expect(table.stdout).not.toMatch(/\b6d \d\dh\b/)
-    expect(table.stdout).toMatch(/^reminders +1 +0 +0 +1 +0 +- +-$/m)
+    expect(table.stdout).toMatch(/^reminders +1 +0 +0 +0 +1 +0 +- +-$/m)
+  })
+
+  test('txbox status counts the messages held back behind their key\'s failed message apart from the delayed ones', async () => {
+    await clear()
+    const o = sql.id(t.schema, 'outbox')
+    await sql`insert into ${o} (message_id, topic, key, payload, attempts, available_at, last_error)
+              values ('head', 'orders', 'k', '{}', 1, now() + interval '1 hour', 'Error: refused')`.execute(t.db)
+    await enqueue([1, 2].map((n) => ({ topic: 'orders', key: 'k', payload: { n } })))
+    // A relay claim passes over them and holds them back.
+    const relay = createRelay({ db: t.db, publisher: recordingPublisher(), schema: t.schema, logger: silentLogger })
+    expect(await relay.runOnce()).toBe(0)
+    const status = JSON.parse((await txbox('status', '--json')).stdout)
+    expect(status.topics).toEqual([
+      expect.objectContaining({ topic: 'orders', backlog: 3, ready: 0, retrying: 1, delayed: 0, heldBack: 2 }),
+    ])
   })
 
   test('txbox status: the totals oldestAgeMs is the oldest of the rows, both counting only messages that are due', async () => {
