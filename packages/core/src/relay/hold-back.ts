@@ -52,7 +52,7 @@ held AS (
     ) b
     CROSS JOIN LATERAL (
       SELECT h.ctid FROM ${o} h
-      WHERE h.lane = x.lane AND h.available_at IS NULL AND h.attempts = 0 AND h.key = ANY (b.keys) AND (x.upto IS NULL OR h.id < x.upto)
+      WHERE cardinality(b.keys) > 0 AND h.lane = x.lane AND h.available_at IS NULL AND h.attempts = 0 AND h.key = ANY (b.keys) AND (x.upto IS NULL OR h.id < x.upto)
       ORDER BY h.lane, h.id
     ) r
   ))
