@@ -4,3 +4,12 @@ export { waitFor, waitForValue } from './wait-for.js'
 export { recordingPublisher, type RecordingPublisher } from './recording-publisher.js'
 export { describePublisherConformance, type PublisherFixture, type ReceivedMessage } from './publisher-conformance.js'
 export { separatePool, terminateBackends } from './relay-fixture.js'
+export {
+  faultInjectingPublisher,
+  type FaultInjectingPublisher,
+  type FaultInjectingPublisherOptions,
+  type PublishCallRecord,
+  type PublishedMessageRecord,
+  type PublishFault,
+  type RefusalRule,
+} from './fault-injecting-publisher.js'

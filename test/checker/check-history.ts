@@ -1,0 +1,208 @@
+import { checkOrder } from './check-order.js'
+import { type HistoryIndex, incarnationIndexAt, indexHistory, nOf } from './history-index.js'
+import type { RelayCall, RunFacts } from './run-history.js'
+import type { Violation } from './violations.js'
+
+export interface CheckReport {
+  readonly violations: readonly Violation[]
+  readonly stats: {
+    readonly committed: number
+    readonly rolledBack: number
+    readonly deliveries: number
+    readonly duplicates: number
+    readonly dead: number
+    readonly calls: number
+    readonly crashes: number
+    readonly commands: number
+    /** Dead letter commands that exited non-zero (a serialization failure, a timeout): not a violation, but worth a look. */
+    readonly commandsFailed: number
+  }
+}
+
+/** Clocks of the broker, PostgreSQL and this process are one host's clock; allow for rounding. */
+const EARLY_SLACK_MS = 5
+
+/**
+ * The history checker: from what the writers did, what each relay's
+ * publisher was asked and answered, what crashed, what the operator ran, and
+ * what the broker holds in the end, it reports every broken promise. Pure:
+ * no I/O, unit-tested with hand-made histories (check-history.test.ts).
+ */
+export function checkHistory(facts: RunFacts): CheckReport {
+  const index = indexHistory(facts)
+  const violations: Violation[] = [
+    ...checkDeliveries(facts, index),
+    ...checkAccounted(facts, index),
+    ...checkOrder(facts, index),
+    ...checkDuplicates(facts, index),
+    ...checkDeadLetters(facts, index),
+    ...checkEarly(facts, index),
+    ...facts.writerErrors.map((detail) => ({ kind: 'writer-error' as const, ns: [], detail })),
+    ...facts.harnessErrors.map((detail) => ({ kind: 'harness' as const, ns: [], detail })),
+  ]
+  let duplicates = 0
+  for (const count of index.deliveryCount.values()) duplicates += count - 1
+  return {
+    violations,
+    stats: {
+      committed: facts.written.filter((w) => w.status === 'committed').length,
+      rolledBack: facts.written.filter((w) => w.status === 'rolled-back').length,
+      deliveries: facts.deliveries.length,
+      duplicates,
+      dead: facts.finalDead.length,
+      calls: facts.calls.length,
+      crashes: facts.crashes.length,
+      commands: facts.commands.length,
+      commandsFailed: facts.commands.filter((c) => c.exitCode !== 0).length,
+    },
+  }
+}
+
+/** Every delivery is of a committed (or in-doubt) message, as it was written. */
+function checkDeliveries(facts: RunFacts, index: HistoryIndex): Violation[] {
+  const out: Violation[] = []
+  const reported = new Set<number>()
+  facts.deliveries.forEach((d, position) => {
+    if (d.n === null) {
+      out.push({ kind: 'corrupted', ns: [], detail: `delivery #${position} (message id ${d.messageId}) has a payload without n` })
+      return
+    }
+    if (reported.has(d.n)) return
+    const w = index.byN.get(d.n)
+    if (!w) {
+      reported.add(d.n)
+      out.push({ kind: 'phantom', ns: [d.n], detail: `delivery #${position}: n=${d.n} was never written` })
+    } else if (w.status !== 'committed' && w.status !== 'in-doubt') {
+      reported.add(d.n)
+      out.push({ kind: 'phantom', ns: [d.n], detail: `delivery #${position}: n=${d.n} (${w.messageId}) was ${w.status}` })
+    } else if (w.messageId !== d.messageId || w.key !== d.key) {
+      reported.add(d.n)
+      out.push({
+        kind: 'corrupted',
+        ns: [d.n],
+        detail: `delivery #${position}: n=${d.n} written as ${w.messageId} key ${w.key}, delivered as ${d.messageId} key ${d.key}`,
+      })
+    }
+  })
+  return out
+}
+
+/**
+ * Every committed message ends delivered (its last life, after the dead
+ * retry that began it), dead, or purged; a row left in the outbox is stuck.
+ */
+function checkAccounted(facts: RunFacts, index: HistoryIndex): Violation[] {
+  const out: Violation[] = []
+  for (const w of facts.written) {
+    if (w.status !== 'committed' || index.finalDead.has(w.n) || index.accountedFor.has(w.n) || index.leftover.has(w.n)) continue
+    const lives = index.incarnations.get(w.n) ?? []
+    const last = lives.at(-1)
+    const lastDelivery = lastDeliveryAt(facts, w.n)
+    if (lastDelivery === undefined) {
+      out.push({ kind: 'lost', ns: [w.n], detail: `n=${w.n} (${w.messageId}, key ${w.key}) committed, never delivered, not dead, not purged` })
+    } else if (last && lastDelivery < last.mark) {
+      out.push({
+        kind: 'lost',
+        ns: [w.n],
+        detail: `n=${w.n} (${w.messageId}) moved back by dead retry (life ${lives.length}), never delivered afterwards, not dead`,
+      })
+    }
+  }
+  for (const row of facts.leftovers) {
+    out.push({
+      kind: 'stuck',
+      ns: row.n === null ? [] : [row.n],
+      detail: `n=${row.n} (${row.messageId}) still in the outbox: attempts ${row.attempts}, available_at ${row.availableAt}, last error ${row.lastError}`,
+    })
+  }
+  return out
+}
+
+function lastDeliveryAt(facts: RunFacts, n: number): number | undefined {
+  for (let i = facts.deliveries.length - 1; i >= 0; i--) if (facts.deliveries[i]?.n === n) return i
+  return undefined
+}
+
+/**
+ * A message is delivered at most once per attempt whose outcome the relay
+ * could not know (a late or failed answer from a broker that may have it, a
+ * closed connection, a crash around the call), plus once for its last,
+ * clean publish.
+ */
+function checkDuplicates(facts: RunFacts, index: HistoryIndex): Violation[] {
+  const out: Violation[] = []
+  for (const [n, count] of index.deliveryCount) {
+    if (count <= 1) continue
+    const explained = (index.callsOf.get(n) ?? []).filter((call) => {
+      const record = call.messages.find((m) => nOf(m.message.payload) === n)
+      if (!record?.forwarded) return false
+      const clean = record.inner === 'ok' && record.reported === 'ok' && !call.timedOut
+      return !clean || call.connectionClosed || index.crashSuspect.has(call)
+    }).length
+    if (count - 1 > explained) {
+      const calls = index.callsOf.get(n) ?? []
+      out.push({
+        kind: 'duplicate',
+        ns: [n],
+        detail: `n=${n} delivered ${count} times; ${explained} attempt(s) explain a repeat (${calls.length} call(s): ${calls.map((c) => describeCall(facts, c)).join('; ')})`,
+      })
+    }
+  }
+  return out
+}
+
+/** A call, and the first error its relay reported right after it (why its batch may not have committed). */
+function describeCall(facts: RunFacts, call: RelayCall): string {
+  const flags = [call.timedOut && 'timed out', call.connectionClosed && 'connection closed', call.fault && `fault ${call.fault.kind}`].filter(Boolean)
+  const error = facts.relayErrors?.find((e) => e.relay === call.relay && e.generation === call.generation && e.at >= call.endedAt && e.at <= call.endedAt + 2000)
+  if (error) flags.push(`then relay error "${error.message}"`)
+  return `relay ${call.relay}.${call.generation} +${call.endedAt - call.startedAt}ms${flags.length ? ` (${flags.join(', ')})` : ''}`
+}
+
+/**
+ * A dead letter is justified by a permanent refusal the relay heard in time,
+ * or by `maxAttempts` failed attempts in that life. Counted generously (a
+ * crashed relay's attempt counts too): what is left is certainly wrong.
+ */
+function checkDeadLetters(facts: RunFacts, index: HistoryIndex): Violation[] {
+  const out: Violation[] = []
+  const deaths = new Map<number, number[]>(index.deathsOf as Map<number, number[]>)
+  for (const n of index.finalDead) if (!deaths.has(n)) deaths.set(n, [Number.POSITIVE_INFINITY])
+  for (const [n, times] of deaths) {
+    const lives = index.incarnations.get(n) ?? []
+    for (const at of times) {
+      const life = lives[incarnationIndexAt(lives, at)]
+      const from = life?.startedAt ?? 0
+      let failures = 0
+      let permanent = false
+      for (const call of index.callsOf.get(n) ?? []) {
+        if (call.startedAt < from || call.startedAt > at) continue
+        const record = call.messages.find((m) => nOf(m.message.payload) === n)
+        if (!record || record.reported === 'held-back') continue
+        if (call.timedOut || record.reported !== 'ok') failures += 1
+        if (!call.timedOut && record.reported === 'permanent') permanent = true
+      }
+      if (!permanent && failures < facts.maxAttempts) {
+        out.push({
+          kind: 'wrongly-dead',
+          ns: [n],
+          detail: `n=${n} (${index.byN.get(n)?.messageId}) dead after ${failures} failed attempt(s) of ${facts.maxAttempts} and no permanent refusal`,
+        })
+      }
+    }
+  }
+  return out
+}
+
+function checkEarly(facts: RunFacts, index: HistoryIndex): Violation[] {
+  const out: Violation[] = []
+  for (const w of facts.written) {
+    if (w.status !== 'committed' || w.delayMs <= 0) continue
+    const first = index.firstAt.get(w.n)
+    const delivery = first === undefined ? undefined : facts.deliveries[first]
+    if (delivery && delivery.at < w.enqueuedAt + w.delayMs - EARLY_SLACK_MS) {
+      out.push({ kind: 'early', ns: [w.n], detail: `n=${w.n} delayed ${w.delayMs} ms, delivered ${w.enqueuedAt + w.delayMs - delivery.at} ms early` })
+    }
+  }
+  return out
+}
