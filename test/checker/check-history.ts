@@ -5,6 +5,8 @@ import type { Violation } from './violations.js'
 
 export interface CheckReport {
   readonly violations: readonly Violation[]
+  /** Worth a look, not a violation: dead letter commands that failed, with their output. */
+  readonly notes: readonly string[]
   readonly stats: {
     readonly committed: number
     readonly rolledBack: number
@@ -44,6 +46,9 @@ export function checkHistory(facts: RunFacts): CheckReport {
   for (const count of index.deliveryCount.values()) duplicates += count - 1
   return {
     violations,
+    notes: facts.commands
+      .filter((c) => c.exitCode !== 0)
+      .map((c) => `txbox dead ${c.kind} exited ${c.exitCode ?? 'on a timeout'}: ${c.output.slice(0, 600)}`),
     stats: {
       committed: facts.written.filter((w) => w.status === 'committed').length,
       rolledBack: facts.written.filter((w) => w.status === 'rolled-back').length,
@@ -99,7 +104,8 @@ function checkAccounted(facts: RunFacts, index: HistoryIndex): Violation[] {
     const last = lives.at(-1)
     const lastDelivery = lastDeliveryAt(facts, w.n)
     if (lastDelivery === undefined) {
-      out.push({ kind: 'lost', ns: [w.n], detail: `n=${w.n} (${w.messageId}, key ${w.key}) committed, never delivered, not dead, not purged` })
+      const how = lives.length > 1 ? 'taken from the dead letters by dead retry, never delivered' : 'committed, never delivered, not dead, not purged'
+      out.push({ kind: 'lost', ns: [w.n], detail: `n=${w.n} (${w.messageId}, key ${w.key}) ${how}` })
     } else if (last && lastDelivery < last.mark) {
       out.push({
         kind: 'lost',

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { type Kysely, sql } from 'kysely'
 import { cliPath } from '../support/relay-process.js'
 import type { BrokerFixture } from './broker-fixture.js'
@@ -22,6 +23,8 @@ interface DeadRow {
 }
 
 const CLI_TIMEOUT_MS = 30_000
+/** The built CLI: from the sources' location, or as soak.mjs tells it (a bundle lives elsewhere). */
+const CLI = process.env.TXBOX_CHECKER_CLI ?? cliPath
 
 /**
  * Runs `txbox dead retry` or `txbox dead purge` (the built CLI, in a child
@@ -45,7 +48,8 @@ export async function runDeadCommand(ctx: OperatorContext, action: Extract<Actio
   if (action.select === 'all') selection = { all: true }
   else if (action.select === 'topic') selection = { topic: (before[0] as DeadRow).topic }
   else selection = { ids: distinctIds.slice(0, kind === 'retry' ? 3 : 1) }
-  const args = [cliPath, 'dead', kind, '--database-url', ctx.roleUrl, '--schema', ctx.schema]
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm build\` first`)
+  const args = [CLI, 'dead', kind, '--database-url', ctx.roleUrl, '--schema', ctx.schema]
   if ('all' in selection) args.push('--all')
   else if ('topic' in selection) args.push('--topic', selection.topic)
   else args.push('--id', ...selection.ids)
@@ -68,6 +72,8 @@ export async function runDeadCommand(ctx: OperatorContext, action: Extract<Actio
   }
   ctx.history.commands.push(command)
   if (exitCode === null) ctx.history.harnessErrors.push(`txbox dead ${kind} did not finish within ${CLI_TIMEOUT_MS} ms: ${output}`)
+  // A usage error is the harness's mistake; a failure (exit 1) may be the server's settings at work, and is noted.
+  if (exitCode === 2) ctx.history.harnessErrors.push(`txbox dead ${kind} ${args.slice(3).join(' ')}: usage error: ${output}`)
 }
 
 async function readDeadLetters(ctx: OperatorContext): Promise<DeadRow[]> {

@@ -36,7 +36,7 @@ function generateConfig(rng: SeededRandom, broker: BrokerKind | undefined): RunC
     batchSize: rng.pick([1, 2, 3, 5, 10]),
     publishTimeoutMs,
     maxAttempts: rng.int(2, 5),
-    keys: rng.int(2, 4),
+    keys: rng.int(1, 4),
     oddInputs: rng.chance(0.25),
     settings: {
       serializable: rng.chance(0.4),

@@ -16,6 +16,8 @@ export interface CheckedSeed {
 export interface RunAndShrinkOptions extends RunOptions {
   /** Time allowed for shrinking a failure, in ms; 0 prints the failure unshrunk. */
   readonly shrinkMs: number
+  /** Tries per shrink candidate (default 2). */
+  readonly shrinkAttempts?: number
   /** Whether to shrink this failure (the soak shrinks each kind once). */
   readonly shouldShrink?: (kind: ViolationKind) => boolean
   readonly log: (line: string) => void
@@ -25,6 +27,7 @@ export interface RunAndShrinkOptions extends RunOptions {
 export async function runAndShrink(scenario: Scenario, options: RunAndShrinkOptions): Promise<CheckedSeed> {
   const outcome = await runScenario(scenario, options)
   options.log(formatRunLine(scenario, outcome.report, outcome.durationMs))
+  for (const note of outcome.report.notes) options.log(`  note: ${note}`)
   const failedWith = kindsOf(outcome.report.violations)[0]
   if (!failedWith) return { scenario, outcome }
   if (options.shrinkMs <= 0 || options.shouldShrink?.(failedWith) === false) {
@@ -36,6 +39,7 @@ export async function runAndShrink(scenario: Scenario, options: RunAndShrinkOpti
   const started = Date.now()
   const shrunk = await shrinkScenario(scenario, outcome.report, failedWith, {
     deadline: started + options.shrinkMs,
+    attempts: options.shrinkAttempts,
     run: async (candidate) => (await runScenario(candidate, options)).report,
     log: options.log,
   })

@@ -5,7 +5,8 @@
  * failing seed with its shrunk reproduction. Exits 1 if any seed failed.
  *
  * `--replay '<json>' [--repeat K]` (or TXBOX_CHECKER_REPLAY) runs a printed
- * reproduction again, K times. `--exclude` leaves parts out of every scenario
+ * reproduction again, K times (and shrinks it further with --shrink-minutes;
+ * --shrink-attempts tries each candidate more often, for rare failures). `--exclude` leaves parts out of every scenario
  * (see scenario-features.ts): to look past a known defect for the next one.
  *
  * Bundled and started by soak.mjs (plain node, no test runner).
@@ -22,6 +23,9 @@ interface SoakArgs {
   readonly seed: number | undefined
   readonly broker: BrokerKind | undefined
   readonly shrinkMinutes: number
+  /** Replay only: shrink the replayed scenario if it fails (when --shrink-minutes is given). */
+  readonly shrinkReplay: boolean
+  readonly shrinkAttempts: number
   readonly replay: Scenario | undefined
   readonly repeat: number
   readonly keep: boolean
@@ -38,7 +42,7 @@ function parseArgs(argv: readonly string[]): SoakArgs {
     if (name === 'keep') flags.set(name, 'true')
     else flags.set(name, inline ?? (argv[++i] as string))
   }
-  const known = ['minutes', 'seed', 'broker', 'shrink-minutes', 'replay', 'repeat', 'keep', 'exclude']
+  const known = ['minutes', 'seed', 'broker', 'shrink-minutes', 'shrink-attempts', 'replay', 'repeat', 'keep', 'exclude']
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`)
   const number = (name: string, fallback: number) => {
     const value = flags.get(name)
@@ -56,6 +60,8 @@ function parseArgs(argv: readonly string[]): SoakArgs {
     seed: flags.has('seed') ? number('seed', 0) : undefined,
     broker,
     shrinkMinutes: number('shrink-minutes', 5),
+    shrinkReplay: flags.has('shrink-minutes'),
+    shrinkAttempts: Math.max(1, number('shrink-attempts', 2)),
     replay,
     repeat: number('repeat', 1),
     keep: flags.has('keep') || process.env.TXBOX_CHECKER_KEEP === '1',
@@ -70,6 +76,7 @@ async function main(): Promise<number> {
   const common = {
     keepOnFailure: args.keep,
     shrinkMs: args.shrinkMinutes * 60_000,
+    shrinkAttempts: args.shrinkAttempts,
     log,
     // One shrunk reproduction per kind of failure: the rest print their seed.
     shouldShrink: (kind: ViolationKind) => {
@@ -80,7 +87,8 @@ async function main(): Promise<number> {
   }
   if (args.replay) {
     let failed = 0
-    for (let i = 0; i < args.repeat; i++) if ((await runAndShrink(args.replay, { ...common, shrinkMs: 0 })).failedWith) failed += 1
+    const shrinkMs = args.shrinkReplay ? common.shrinkMs : 0
+    for (let i = 0; i < args.repeat; i++) if ((await runAndShrink(args.replay, { ...common, shrinkMs })).failedWith) failed += 1
     log(`[checker] replay: ${failed} of ${args.repeat} run(s) failed`)
     return failed > 0 ? 1 : 0
   }

@@ -20,4 +20,6 @@ await build({
   logLevel: 'warning',
   banner: { js: "import { createRequire as __txboxCreateRequire } from 'node:module'; const require = __txboxCreateRequire(import.meta.url);" },
 })
+// The bundle lives elsewhere than the sources: tell it where the built CLI is.
+process.env.TXBOX_CHECKER_CLI ??= fileURLToPath(new URL('../../packages/core/dist/cli/main.js', import.meta.url))
 await import(pathToFileURL(outfile).href)
