@@ -95,15 +95,21 @@ async function enqueueStep(ctx: WriterContext, trx: Transaction<any>, step: Extr
   const written = step.messages.map((spec) => newMessage(ctx, spec))
   const inputs = step.messages.map((spec, i) => toInput(spec, written[i] as WrittenMessage))
   ctx.history.written.push(...written)
-  let ids: string[]
+  const ids: string[] = []
   try {
-    ids = step.array ? await enqueueOnCommit(trx, inputs, { schema: ctx.schema }) : []
-    if (!step.array) for (const input of inputs) ids.push(...(await enqueueOnCommit(trx, input, { schema: ctx.schema })))
+    if (step.array) ids.push(...(await enqueueOnCommit(trx, inputs, { schema: ctx.schema })))
+    else for (const input of inputs) ids.push(...(await enqueueOnCommit(trx, input, { schema: ctx.schema })))
   } catch (error) {
-    // A typed refusal at the call leaves the transaction usable: the writer goes on without them.
-    for (const m of written) m.status = error instanceof TxboxError ? 'refused' : 'rolled-back'
-    if (error instanceof TxboxError) return
-    throw error
+    // A typed refusal at the call leaves the transaction usable: the writer
+    // goes on without the refused call's messages. One call at a time, the
+    // calls before the refused one stand (ids has theirs).
+    const refusedFrom = step.array ? 0 : ids.length
+    for (const m of written.slice(refusedFrom)) m.status = error instanceof TxboxError ? 'refused' : 'rolled-back'
+    if (!(error instanceof TxboxError)) {
+      for (const m of written.slice(0, refusedFrom)) m.status = 'rolled-back'
+      throw error
+    }
+    written.length = refusedFrom
   }
   written.forEach((m, i) => {
     m.messageId = ids[i] ?? m.messageId
