@@ -178,9 +178,9 @@ function failed(reason: NatsPublishFailure, message: OutboxMessage, subject: str
     reason === 'unpublishable'
       ? 'It was not sent and is not retried: it goes to the dead letters.'
       : reason === 'no-stream'
-        ? 'Create a stream whose subjects capture it; the message stays in the outbox and is retried.'
-        : 'It stays in the outbox and is retried.'
-  const error = new NatsPublishError(reason, message.messageId, subject, `message ${message.messageId} was not stored by JetStream on ${where}: ${detail}. ${next}`, cause === undefined ? undefined : { cause })
+        ? 'Create a stream whose subjects capture it.'
+        : ''
+  const error = new NatsPublishError(reason, message.messageId, subject, `message ${message.messageId} was not stored by JetStream on ${where}: ${detail}.${next ? ` ${next}` : ''}`, cause === undefined ? undefined : { cause })
   if (reason === 'unpublishable') return { ok: false, error, permanent: true }
   if (TRANSPORT_FAILURES.has(reason)) return { ok: false, error, transport: true }
   return { ok: false, error }

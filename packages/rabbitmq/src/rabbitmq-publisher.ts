@@ -311,7 +311,7 @@ function onConfirm(open: OpenChannel, entry: InFlight, error: unknown): void {
 function confirmFailure(open: OpenChannel, entry: InFlight, error: unknown): RabbitmqPublishError {
   if (open.discarded) return open.discarded
   if (open.closed || (error instanceof Error && error.message === 'channel closed')) return channelClosed(open, error)
-  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack); it stays in the outbox and is retried.`, { cause: error })
+  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack).`, { cause: error })
 }
 
 function markReturned(open: OpenChannel, returned: AmqpMessage): void {
@@ -321,7 +321,7 @@ function markReturned(open: OpenChannel, returned: AmqpMessage): void {
   if (!entry) return
   entry.returned = new RabbitmqPublishError(
     'returned',
-    `message ${messageId} is unroutable: no queue is bound to exchange "${returned.fields.exchange}" for routing key "${returned.fields.routingKey}" (basic.return). Bind a queue; the message stays in the outbox and is retried.`,
+    `message ${messageId} is unroutable: no queue is bound to exchange "${returned.fields.exchange}" for routing key "${returned.fields.routingKey}" (basic.return). Bind a queue.`,
   )
 }
 
@@ -398,13 +398,13 @@ function channelClosed(open: OpenChannel, error?: unknown): RabbitmqPublishError
   const cause = open.lastError ?? open.connectionError ?? error
   return new RabbitmqPublishError(
     'channel-closed',
-    `the RabbitMQ channel closed before the broker confirmed the message${cause ? ` (${describe(cause)})` : ''}; it stays in the outbox and is retried on a new channel.`,
+    `the RabbitMQ channel closed before the broker confirmed the message${cause ? ` (${describe(cause)})` : ''}.`,
     { cause },
   )
 }
 
 function abortError(signal: AbortSignal): RabbitmqPublishError {
-  return new RabbitmqPublishError('aborted', `the relay stopped waiting for RabbitMQ's confirm (${describe(signal.reason)}); the message stays in the outbox and is retried.`, {
+  return new RabbitmqPublishError('aborted', `the relay stopped waiting for RabbitMQ's confirm (${describe(signal.reason)}).`, {
     cause: signal.reason,
   })
 }

@@ -72,6 +72,8 @@ describe('rabbitmqPublisher through the relay', () => {
       })
       expect(await outboxRows()).toEqual([])
       expect(await deadRows()).toEqual([{ message_id: id, attempts: 2, last_error: expect.stringContaining('unroutable') }])
+      // A dead letter's error says what happened, not that it would be retried (it was not).
+      expect((await deadRows())[0]?.last_error).not.toMatch(/retried/)
     } finally {
       await relay.stop()
       await publisher.close?.()

@@ -16,7 +16,7 @@ export class BullmqAddError extends TxboxError {
   constructor(messageId: string, queue: string | undefined, reason: string, options?: { cause?: unknown }) {
     super(
       'BULLMQ_ADD',
-      `message ${messageId} was not added to ${queue === undefined ? 'BullMQ' : `BullMQ queue "${queue}"`}: ${reason}. It stays in the outbox and is retried.`,
+      `message ${messageId} was not added to ${queue === undefined ? 'BullMQ' : `BullMQ queue "${queue}"`}: ${reason}.`,
       options,
     )
     this.messageId = messageId
