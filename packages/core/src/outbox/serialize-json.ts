@@ -75,7 +75,7 @@ function stringify(value: unknown, field: string, checkText: boolean): string {
           return refuse(this, key, (at) => `${field} at ${at} is a symbol, which JSON cannot represent: use a string.`)
         case 'undefined':
           if (this === root || Array.isArray(this)) {
-            refuse(this, key, (at) => `${field} at ${at} is undefined, which JSON cannot represent: use null, or leave the property out.`)
+            refuse(this, key, (at) => `${field} at ${at} is undefined, which JSON cannot represent: ${this === root ? 'pass null for a message without data, or the data itself' : 'use null (a JSON array has no holes)'}.`)
           }
           return v
         case 'number':
