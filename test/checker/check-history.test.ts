@@ -159,13 +159,21 @@ describe('history checker', () => {
     expect(kinds(facts({ written, deliveries: [d(1), d(1), d(1)], calls: [call([1], 'ok', { timedOut: true }), call([1], 'ok')] }))).toEqual(['duplicate'])
   })
 
-  it('reports a dead letter without a permanent refusal or maxAttempts failed attempts; held-back messages were not attempted', () => {
+  it('reports a dead letter without a permanent refusal or maxAttempts failed attempts (a fault must explain those of a plain message); held-back messages were not attempted', () => {
     const written = [w(1, 'k', 1)]
     const dead = { finalDead: [1], deaths: [{ n: 1, at: 1000 }] }
     expect(kinds(facts({ written, ...dead, calls: [call([1], 'failed')] }))).toEqual(['wrongly-dead'])
-    expect(kinds(facts({ written, ...dead, calls: [call([1], 'failed'), call([1], 'failed'), call([1], 'failed')] }))).toEqual([])
+    const nacked = { fault: { kind: 'refuse', index: 0, permanent: false } } as const
+    expect(kinds(facts({ written, ...dead, calls: [call([1], 'failed', nacked), call([1], 'failed', { timedOut: true }), call([1], 'threw', nacked)] }))).toEqual([])
+    // The real publisher failing a plain message three times, with no fault to explain it: a neighbour's cost.
+    const unexplained = [call([1], 'failed'), call([1], 'failed'), call([1], 'failed')]
+    expect(kinds(facts({ written, ...dead, calls: unexplained }))).toEqual(['wrongly-dead'])
+    expect(kinds(facts({ written: [w(1, 'k', 1, { odd: 'multibyte-id' })], ...dead, calls: unexplained }))).toEqual([])
     expect(kinds(facts({ written, ...dead, calls: [call([1], 'permanent')] }))).toEqual([])
     expect(kinds(facts({ written, ...dead, calls: [call([1], 'held-back'), call([1], 'held-back'), call([1], 'held-back')] }))).toEqual(['wrongly-dead'])
+    // A death committed just after a dead retry started, before it read the dead letters: it ends the first life.
+    const racing = { deaths: [{ n: 1, at: 1100 }], commands: [retry({ before: [1], startedAt: 1000, endedAt: 2000 })] }
+    expect(kinds(facts({ written, ...racing, calls: [call([1], 'permanent', { startedAt: 950, endedAt: 990 })], deliveries: [d(1)] }))).toEqual([])
     // A permanent refusal heard after the timeout is not one: the relay had given up on the call.
     expect(kinds(facts({ written, ...dead, calls: [call([1], 'permanent', { timedOut: true })] }))).toEqual(['wrongly-dead'])
   })

@@ -1,5 +1,5 @@
 import { checkOrder } from './check-order.js'
-import { type HistoryIndex, incarnationIndexAt, indexHistory, nOf } from './history-index.js'
+import { type HistoryIndex, indexHistory, nOf } from './history-index.js'
 import type { RelayCall, RunFacts } from './run-history.js'
 import type { Violation } from './violations.js'
 
@@ -169,35 +169,57 @@ function describeCall(facts: RunFacts, call: RelayCall): string {
  * A dead letter is justified by a permanent refusal the relay heard in time,
  * or by `maxAttempts` failed attempts in that life. Counted generously (a
  * crashed relay's attempt counts too): what is left is certainly wrong.
+ * For a plain message (no odd input), only failures a fault explains count:
+ * the run's brokers are healthy, so a plain message the real publisher keeps
+ * failing is paying for a neighbour (an odd message in its calls).
  */
 function checkDeadLetters(facts: RunFacts, index: HistoryIndex): Violation[] {
   const out: Violation[] = []
   const deaths = new Map<number, number[]>(index.deathsOf as Map<number, number[]>)
+  // A dead letter whose death event was not seen: judge all its calls.
   for (const n of index.finalDead) if (!deaths.has(n)) deaths.set(n, [Number.POSITIVE_INFINITY])
   for (const [n, times] of deaths) {
-    const lives = index.incarnations.get(n) ?? []
-    for (const at of times) {
-      const life = lives[incarnationIndexAt(lives, at)]
-      const from = life?.startedAt ?? 0
+    const w = index.byN.get(n)
+    const plain = w !== undefined && w.odd === undefined
+    // Each death ends one life (a dead retry moves back what a death put in the dead letters),
+    // so a life's attempts are the calls between the death before it and its own.
+    const sorted = [...times].sort((a, b) => a - b)
+    for (const [i, at] of sorted.entries()) {
+      const from = i === 0 ? Number.NEGATIVE_INFINITY : (sorted[i - 1] as number)
       let failures = 0
+      let explained = 0
       let permanent = false
       for (const call of index.callsOf.get(n) ?? []) {
-        if (call.startedAt < from || call.startedAt > at) continue
+        if (call.startedAt <= from || call.startedAt > at) continue
         const record = call.messages.find((m) => nOf(m.message.payload) === n)
         if (!record || record.reported === 'held-back') continue
-        if (call.timedOut || record.reported !== 'ok') failures += 1
         if (!call.timedOut && record.reported === 'permanent') permanent = true
+        if (!call.timedOut && record.reported === 'ok') continue
+        failures += 1
+        if (!record.forwarded || call.timedOut || call.connectionClosed || call.fault !== undefined || afterClosedConnection(facts, call)) explained += 1
       }
-      if (!permanent && failures < facts.maxAttempts) {
+      if (permanent) continue
+      if (failures < facts.maxAttempts) {
+        out.push({ kind: 'wrongly-dead', ns: [n], detail: `n=${n} (${w?.messageId}) dead after ${failures} failed attempt(s) of ${facts.maxAttempts} and no permanent refusal` })
+      } else if (plain && explained < facts.maxAttempts) {
         out.push({
           kind: 'wrongly-dead',
           ns: [n],
-          detail: `n=${n} (${index.byN.get(n)?.messageId}) dead after ${failures} failed attempt(s) of ${facts.maxAttempts} and no permanent refusal`,
+          detail: `n=${n} (${w?.messageId}), a plain message, dead after ${failures} failed attempt(s), ${failures - explained} of them failed by the real publisher with no fault to explain it (a neighbour's?)`,
         })
       }
     }
   }
   return out
+}
+
+/** How long a publisher may take to reconnect after its connection was closed: calls meanwhile fail for that. */
+const RECONNECT_MS = 10_000
+
+function afterClosedConnection(facts: RunFacts, call: RelayCall): boolean {
+  return facts.calls.some(
+    (c) => c.connectionClosed && c.relay === call.relay && c.generation === call.generation && c.startedAt <= call.startedAt && call.startedAt <= c.endedAt + RECONNECT_MS,
+  )
 }
 
 function checkEarly(facts: RunFacts, index: HistoryIndex): Violation[] {

@@ -10,8 +10,6 @@ export type Position = { readonly point: Rank } | { readonly after: number; read
 /** One life of a message: from its commit, or from a dead retry that moved it back. */
 export interface Incarnation {
   readonly position: Position | null
-  /** When it began (0 for the first). */
-  readonly startedAt: number
   /** Deliveries at or after this broker position may belong to it (0 for the first). */
   readonly mark: number
 }
@@ -56,7 +54,7 @@ export function indexHistory(facts: RunFacts): HistoryIndex {
 
   const incarnations = new Map<number, Incarnation[]>()
   for (const w of facts.written) {
-    if (w.status === 'committed') incarnations.set(w.n, [{ position: w.rank ? { point: w.rank } : null, startedAt: 0, mark: 0 }])
+    if (w.status === 'committed') incarnations.set(w.n, [{ position: w.rank ? { point: w.rank } : null, mark: 0 }])
   }
   const accountedFor = new Set<number>()
   const operatorAmbiguous = new Set<number>()
@@ -66,7 +64,7 @@ export function indexHistory(facts: RunFacts): HistoryIndex {
     for (const n of command.before) {
       if (after.has(n)) continue
       if (command.kind === 'purge') accountedFor.add(n)
-      else incarnations.get(n)?.push({ position: { after: command.ticketBefore, before: command.ticketAfter }, startedAt: command.startedAt, mark: command.mark })
+      else incarnations.get(n)?.push({ position: { after: command.ticketBefore, before: command.ticketAfter }, mark: command.mark })
     }
     for (const [n, times] of deathsOf) {
       const w = byN.get(n)
@@ -147,15 +145,6 @@ export function incarnationAt(incarnations: readonly Incarnation[], at: number):
   let found: Incarnation | undefined
   for (const inc of incarnations) if (inc.mark <= at) found = inc
   return found
-}
-
-/** The incarnations' time ranges: which life a call or a death at `time` belongs to. */
-export function incarnationIndexAt(incarnations: readonly Incarnation[], time: number): number {
-  let index = 0
-  incarnations.forEach((inc, i) => {
-    if (inc.startedAt <= time) index = i
-  })
-  return index
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

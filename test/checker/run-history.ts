@@ -36,6 +36,8 @@ export interface WrittenMessage {
   readonly enqueuedAt: number
   /** Written into the table by hand, not through enqueueOnCommit (no key lock, so no order). */
   readonly raw: boolean
+  /** Input that passes validation but is hard on a broker (see MessageSpec.odd); a plain message has none. */
+  readonly odd?: string
   status: WrittenStatus
   /** Set for committed keyed messages. */
   rank?: Rank

@@ -141,6 +141,7 @@ function newMessage(ctx: WriterContext, spec: MessageSpec): WrittenMessage {
     delayMs: spec.delayMs ?? 0,
     enqueuedAt: Date.now(),
     raw: false,
+    ...(spec.odd ? { odd: spec.odd } : {}),
     status: 'committed',
   }
 }
