@@ -23,7 +23,7 @@ export async function redisBroker(stream: string): Promise<BrokerFixture> {
     kind: 'redis',
     async linkFor(name) {
       const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-      const redis = new Redis({ host: '127.0.0.1', port: proxy.port, connectionName: name, db: Number(target.pathname.slice(1) || 0) })
+      const redis = new Redis({ host: '127.0.0.1', port: proxy.port, connectionName: name, db: Number(target.pathname.slice(1) || 0), autoResendUnfulfilledCommands: false })
       // A cut connection errors, then ioredis reconnects: what the publisher meets in production.
       redis.on('error', () => {})
       const link: RelayBrokerLink = {

@@ -51,7 +51,10 @@ async function openRedis(url: string, description: string, flags: BrokerFlags, l
   const adapter = await importFromProject('@txbox/redis', 'a redis:// broker URL', 'npm install @txbox/redis ioredis@5')
   const ioredis = await importFromProject('ioredis', 'a redis:// broker URL', 'npm install @txbox/redis ioredis@5')
   const Redis = ioredis.Redis ?? ioredis.default?.Redis ?? ioredis.default
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, connectionName: 'txbox-relay' })
+  // autoResendUnfulfilledCommands off: after a reconnect ioredis would run a
+  // batch script again that the relay has already counted as failed and will
+  // publish again itself (one more duplicate per lost connection).
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, connectionName: 'txbox-relay', autoResendUnfulfilledCommands: false })
   // ioredis reports every failed reconnect; one warning per outage is enough
   // (the relay logs each batch that fails and retries it).
   let connected = false
