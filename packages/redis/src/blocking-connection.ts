@@ -25,6 +25,11 @@ export class BlockingConnection {
   /** Set by unblock(): a read about to start returns at once instead. */
   private closing = false
   private failing = false
+  /** Resolved when unblock() dropped the connection: a read then in flight returns `null` at once. */
+  private dropped: (() => void) | undefined
+  private readonly droppedSignal = new Promise<null>((resolve) => {
+    this.dropped = () => resolve(null)
+  })
 
   /**
    * @param control the user's client, which sends CLIENT UNBLOCK while this one is blocked.
@@ -56,7 +61,12 @@ export class BlockingConnection {
     if (this.closing) return null
     this.reading = true
     try {
-      return await this.client.callBuffer(...(args as [string, ...(string | number)[]]))
+      const reply = this.client.callBuffer(...(args as [string, ...(string | number)[]]))
+      // A client dropped while ioredis waits to reconnect never settles the
+      // commands it holds (disconnect() only clears the reconnect timer), so
+      // the read gives up on its reply once the connection is dropped.
+      reply.catch(() => {})
+      return await Promise.race([reply, this.droppedSignal])
     } finally {
       this.reading = false
     }
@@ -82,7 +92,10 @@ export class BlockingConnection {
       if (!this.reading) return
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
-    if (this.reading) this.client.disconnect()
+    if (this.reading) {
+      this.client.disconnect()
+      this.dropped?.()
+    }
   }
 
   /** Closes the connection: QUIT, or a plain disconnect if Redis does not answer it in time. */

@@ -82,3 +82,21 @@ describe('the consumer across a Redis restart or a dropped connection', () => {
     }
   })
 })
+
+describe('stop() while Redis is down', () => {
+  test('returns within a few seconds although the blocking read waits on a connection ioredis is still making again', async () => {
+    const name = 'down-stop'
+    const redis = client(name)
+    try {
+      const consumer = await consumeRedisStream({ redis, stream: 's-down', group: 'g', consumer: 'c1', blockMs: 10_000, logger: recordingLogger(), handler: () => {} })
+      await waitFor(() => blockedInRead(name), { message: 'the consumer is blocked in XREADGROUP' })
+      await server.kill()
+      const began = Date.now()
+      await consumer.stop()
+      expect(Date.now() - began).toBeLessThan(5000)
+    } finally {
+      redis.disconnect()
+      await server.start()
+    }
+  })
+})
