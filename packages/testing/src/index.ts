@@ -14,3 +14,4 @@ export {
   type RefusalRule,
 } from './fault-injecting-publisher.js'
 export { parsePrometheusText, sampleValue, type PrometheusSample } from './prometheus-text.js'
+export { startPgBouncer, type OwnPgBouncer } from './pgbouncer.js'

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { Command } from 'commander'
 import { registerDeadCommand } from './dead-command.js'
+import { registerDoctorCommand } from './doctor-command.js'
 import { registerMigrateCommand } from './migrate-command.js'
 import { registerRelayCommand } from './relay-command.js'
 import { redact } from './redact.js'
@@ -38,6 +39,7 @@ Passwords in URLs are never printed.`,
   registerRelayCommand(program)
   registerStatusCommand(program)
   registerDeadCommand(program)
+  registerDoctorCommand(program)
   return program
 }
 

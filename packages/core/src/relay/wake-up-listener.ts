@@ -59,7 +59,7 @@ export type SendProbe = (channel: string, payload: string) => Promise<void>
  * a direct connection it takes about a millisecond; through a
  * transaction-mode pooler it never comes.
  */
-const PROBE_TIMEOUT_MS = 5_000
+const PROBE_TIMEOUT_MS = 3_000
 
 /**
  * Holds a LISTEN connection and calls `onSignal` for each notification on
@@ -100,7 +100,10 @@ export class WakeUpListener {
       client = await this.source.connect()
       client.on('notification', (message) => {
         if (message.channel !== this.channel) return
-        if (this.probeToken !== undefined && message.payload === this.probeToken) this.probeAnswered()
+        if (this.probeToken !== undefined && message.payload === this.probeToken) {
+          this.probeAnswered()
+          this.logger.debug({ channel: this.channel }, 'txbox relay: LISTEN self-test passed')
+        }
         this.onSignal()
       })
       client.on('error', (error) => this.lost(client as ListenClient, error))
