@@ -156,6 +156,7 @@ export class WakeUpListener {
   private lost(client: ListenClient, error: Error): void {
     if (this.client !== client) return
     this.client = undefined
+    this.probeAnswered() // the next connection runs its own self-test
     dispose(client)
     this.scheduleReconnect(error)
   }
