@@ -60,7 +60,9 @@ export function checkConsumerHistory(facts: ConsumerFacts): ConsumerCheckReport 
     const crash = crashBetween(facts.crashes, m.publishedAt, lastEnd, ['drop', 'kill'])
     // RabbitMQ also counts a prefetched message a stop() hands back unstarted (docs: "it still gets a run");
     // a Redis consumer hands its unstarted entries back without spending a delivery.
-    const lostDelivery = config.broker === 'rabbitmq' ? crashBetween(facts.crashes, m.publishedAt, lastEnd, ['drop', 'kill', 'stop']) : crash
+    // A dead letter's time is unknown (it may come after the last run, or with none): any crash up to the end may explain it.
+    const crashUntilEnd = crashBetween(facts.crashes, m.publishedAt, facts.endedAt, ['drop', 'kill'])
+    const lostDelivery = config.broker === 'rabbitmq' ? crashBetween(facts.crashes, m.publishedAt, facts.endedAt, ['drop', 'kill', 'stop']) : crashUntilEnd
     const explained = crash ? ` (explained by ${describeCrash(crash)})` : ''
     const failed = calls.filter((c) => c.outcome !== 'ok' && c.outcome !== undefined).length
     const what = `message n=${m.n} (${describeSpec(m)}): ${describeCalls(calls)}`
@@ -76,8 +78,8 @@ export function checkConsumerHistory(facts: ConsumerFacts): ConsumerCheckReport 
     }
     // RabbitMQ's consumer acks a redelivery of what it handled (or processOnce skips it): nothing explains this there.
     // Redis dead-letters an entry delivered more than maxDeliveries times unanswered: a success whose ack a crash lost, then more crashes.
-    if (succeeded && dead > 0 && (config.broker === 'rabbitmq' || !crash)) add('wrongly-dead', [m.n], `${what}; dead-lettered although it was handled successfully`)
-    if (dead > 1 && !crash) add('duplicate', [m.n], `${what}; dead-lettered ${dead} times`)
+    if (succeeded && dead > 0 && (config.broker === 'rabbitmq' || !crashUntilEnd)) add('wrongly-dead', [m.n], `${what}; dead-lettered although it was handled successfully`)
+    if (dead > 1 && !crashUntilEnd) add('duplicate', [m.n], `${what}; dead-lettered ${dead} times`)
     if (dead > 0 && !succeeded && failed < config.maxDeliveries && !lostDelivery) {
       add('wrongly-dead', [m.n], `${what}; dead-lettered after ${failed} failed run(s), maxDeliveries ${config.maxDeliveries}`)
     }
