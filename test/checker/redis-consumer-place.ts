@@ -68,8 +68,8 @@ export async function redisConsumerPlace(stream: string, config: ConsumerRunConf
         stop: () => consumer.stop(),
         drop: () => proxy.dropAll(),
         cutForGood() {
-          proxy.refuse(true)
-          proxy.dropAll()
+          // Closed, not refusing: a reconnection then meets a closed port, as with a dead host.
+          void proxy.close()
         },
         async close() {
           opened.delete(running)
