@@ -45,8 +45,8 @@ function facts(over: Partial<ConsumerFacts>): ConsumerFacts {
   }
 }
 
-const kill: ConsumerCrashEvent = { slot: 1, life: 2, how: 'kill', at: 50, endedAt: 60 }
-const stop: ConsumerCrashEvent = { slot: 1, life: 2, how: 'stop', at: 50, endedAt: 60 }
+const kill: ConsumerCrashEvent = { slot: 1, life: 2, how: 'kill', renamed: false, at: 50, endedAt: 60 }
+const stop: ConsumerCrashEvent = { slot: 1, life: 2, how: 'stop', renamed: false, at: 50, endedAt: 60 }
 
 describe('the consumer half judge', () => {
   it('passes a clean history: handled once, or dead after maxDeliveries failed runs', () => {
@@ -108,6 +108,8 @@ describe('the consumer half judge', () => {
     const swapped = { config: one, published: [message(1), message(2)], calls: [call(2, 100, 'ok'), call(1, 120, 'ok')] }
     expect(kindsOf(checkConsumerHistory(facts(swapped)).violations)).toEqual(['order'])
     expect(checkConsumerHistory(facts({ ...swapped, crashes: [{ ...kill, how: 'drop' }] })).violations).toEqual([])
+    expect(kindsOf(checkConsumerHistory(facts({ ...swapped, crashes: [stop] })).violations)).toEqual(['order'])
+    expect(checkConsumerHistory(facts({ ...swapped, crashes: [{ ...stop, renamed: true }] })).violations).toEqual([])
     // Several consumers promise no order.
     expect(checkConsumerHistory(facts({ ...swapped, config })).violations).toEqual([])
   })

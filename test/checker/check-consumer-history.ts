@@ -114,7 +114,8 @@ export function checkConsumerHistory(facts: ConsumerFacts): ConsumerCheckReport 
  * each key's first handler runs follow publish order (n order). A later
  * message run first is explained only by a crash between the earlier one's
  * publication and that run: a dropped connection can lose a read's reply,
- * whose entries then wait for a claim.
+ * and a consumer restarted under another name leaves what it read pending;
+ * those entries then wait for a claim.
  */
 function checkOrder(facts: ConsumerFacts, callsOf: Map<number, HandlerCall[]>, add: (kind: Violation['kind'], ns: readonly number[], detail: string) => void): void {
   const { config } = facts
@@ -133,7 +134,9 @@ function checkOrder(facts: ConsumerFacts, callsOf: Map<number, HandlerCall[]>, a
         const earlier = firsts[i] as { m: PublishedMessage; first: HandlerCall }
         const later = firsts[j] as { m: PublishedMessage; first: HandlerCall }
         if (later.first.startedAt >= earlier.first.startedAt) continue
-        if (crashBetween(facts.crashes, earlier.m.publishedAt, later.first.startedAt, ['drop'])) continue
+        // A consumer restarted under another name leaves its pending entries to a claim, after newer ones.
+        const renamed = facts.crashes.some((c) => c.renamed && c.endedAt >= earlier.m.publishedAt && c.at <= later.first.startedAt)
+        if (renamed || crashBetween(facts.crashes, earlier.m.publishedAt, later.first.startedAt, ['drop'])) continue
         add('order', [earlier.m.n, later.m.n], `key k${key}: n=${later.m.n} was first handled at +${later.first.startedAt - earlier.m.publishedAt}ms, before n=${earlier.m.n} published before it (first handled at +${earlier.first.startedAt - earlier.m.publishedAt}ms)`)
         return
       }

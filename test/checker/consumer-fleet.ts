@@ -64,7 +64,7 @@ export class ConsumerFleet {
       }
       this.slots[index] = await this.startLife(index, action.rename ? `c${index}.${this.lives + 1}` : life.name)
     }
-    this.ctx.history.crashes.push({ slot: index, life: life.id, how: action.how, at, endedAt: Date.now() })
+    this.ctx.history.crashes.push({ slot: index, life: life.id, how: action.how, renamed: action.how !== 'drop' && action.rename, at, endedAt: Date.now() })
   }
 
   /** Stops every consumer gracefully (judged: stop() must return within its bound). */

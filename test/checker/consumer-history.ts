@@ -50,6 +50,8 @@ export interface ConsumerCrashEvent {
   readonly slot: number
   readonly life: number
   readonly how: 'drop' | 'kill' | 'stop'
+  /** The new consumer took another name: the old name's pending entries wait for a claim. */
+  readonly renamed: boolean
   readonly at: number
   /** When the slot had its new consumer (kill, stop) or was cut (drop). */
   readonly endedAt: number
