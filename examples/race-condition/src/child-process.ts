@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { Approach, RunNames } from './settings.js'
+import type { RunNames } from './settings.js'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 
@@ -20,8 +20,8 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
 }
 
 /** Runs the app process for signups from..to and waits for it to end. */
-export async function runApp(names: RunNames, approach: Approach, from: number, to: number) {
-  const child = startScript('./app-process.ts', names, { DEMO_APPROACH: approach, DEMO_FROM: String(from), DEMO_TO: String(to) })
+export async function runApp(names: RunNames, from: number, to: number) {
+  const child = startScript('./app-process.ts', names, { DEMO_FROM: String(from), DEMO_TO: String(to) })
   const end = await exited(child)
   if (end.code !== 0 && end.signal !== 'SIGKILL') throw new Error(`the app process failed (exit code ${end.code}); see its output above`)
   return end
