@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
-import { runApp } from './child-process.js'
+import { killScripts, runApp } from './child-process.js'
 import { committedUsers, connect, createSchema, dropSchema, outboxBacklog } from './database.js'
 import { superviseRelay } from './relay-supervisor.js'
 import { formatTable, isCorrect, label, type Row, tally } from './report.js'
@@ -31,6 +31,8 @@ const names: RunNames = { schema: `txbox_race_demo_${runId}`, redisPrefix: `txbo
 const { db } = connect(names)
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, retryStrategy: (attempt) => (attempt > 3 ? null : 200) })
 redis.on('error', () => {})
+/** Set by the first cleanUp() call (the end of the run, or a signal). */
+let cleaningUp: Promise<void> | undefined
 
 console.log(`${SIGNUPS} signups per scenario, ${CONCURRENCY} at a time; every 4th one rolls back. One app process
 runs the ${scenarios.length} scenarios side by side. It is killed (SIGKILL) right after signup ${CRASH_AFTER_COMMIT_OF} has
@@ -38,10 +40,13 @@ committed in each, and restarted; Redis is unreachable from the app for 8 signup
 the relay process is also killed after each of its relays has published ${KILL_RELAY_AFTER_PUBLISHED} messages, and restarted.
 `)
 
-// Ctrl-C: the children get the signal too; remove what this run created, then go.
-process.once('SIGINT', () => {
-  cleanUp().finally(() => process.exit(130))
-})
+// Ctrl-C (or a SIGTERM): stop the children, remove what this run created, then go.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killScripts()
+    cleanUp().finally(() => process.exit(130))
+  })
+}
 
 let exitCode = 1
 try {
@@ -123,12 +128,15 @@ async function checkServices(): Promise<void> {
   })
 }
 
-/** Drops the run's schema and every Redis key under its prefix (streams, BullMQ's queues). */
-async function cleanUp(): Promise<void> {
-  await dropSchema(db, names).catch(() => {})
-  await deleteKeys(`${names.redisPrefix}:*`).catch(() => {})
-  redis.disconnect()
-  await db.destroy()
+/** Drops the run's schema and every Redis key under its prefix (streams, BullMQ's queues); once, whoever asks first. */
+function cleanUp(): Promise<void> {
+  cleaningUp ??= (async () => {
+    await dropSchema(db, names).catch(() => {})
+    await deleteKeys(`${names.redisPrefix}:*`).catch(() => {})
+    redis.disconnect()
+    await db.destroy()
+  })()
+  return cleaningUp
 }
 
 async function deleteKeys(pattern: string): Promise<void> {

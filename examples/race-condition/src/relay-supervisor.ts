@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
-import { exited, startScript } from './child-process.js'
+import { exited, startScript, wasInterrupted } from './child-process.js'
 import { type Broker, brokers, KILL_RELAY_AFTER_PUBLISHED, type RunNames } from './settings.js'
 
 /**
@@ -23,7 +23,7 @@ export function superviseRelay(names: RunNames): { kills: () => number; stop: ()
       }
     })
     child.once('exit', (code, signal) => {
-      if (stopping) return
+      if (stopping || wasInterrupted()) return
       if (signal !== 'SIGKILL') console.error(`the relay process ended unexpectedly (exit code ${code})`)
       start()
     })
