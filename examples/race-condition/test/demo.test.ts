@@ -4,6 +4,7 @@
 // in the way it must be, the printed table the computed one, and nothing of
 // the run left behind.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { serviceUrls, uniqueName } from '@txbox/testing'
 import { Redis } from 'ioredis'
@@ -86,5 +87,26 @@ test('pnpm demo: txbox delivers every committed signup once through Redis Stream
   } finally {
     await client.end()
     await redis.quit()
+  }
+})
+
+test('the demo tables shown in the docs are as the demo prints them, for their counts', () => {
+  for (const doc of ['../../../docs/concepts.md', '../README.md']) {
+    const text = readFileSync(fileURLToPath(new URL(doc, import.meta.url)), 'utf8')
+    const table = text.match(/```text\n(broker .*?)\n```/s)?.[1]
+    expect(table, `${doc} shows the demo's table`).toBeDefined()
+    const rows = table!
+      .split('\n')
+      .slice(1)
+      .map((line, i): Row => {
+        const cells = line.match(/(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(?:ok|WRONG)$/)
+        expect(cells, `${doc}: ${line}`).not.toBeNull()
+        const [committed, delivered, early, phantom, lost] = cells!.slice(1).map(Number) as [number, number, number, number, number]
+        // Counts a run can give: each committed user was mailed once, found too early, or lost.
+        expect(delivered + early + lost, `${doc}: ${line}`).toBe(committed)
+        return { scenario: scenarios[i]!, committed, delivered, early, phantom, lost, ranTwice: 0, duplicatesDropped: 0, repeatedAddsAbsorbed: 0 }
+      })
+    expect(rows.map((r) => r.scenario)).toEqual(scenarios)
+    expect(table, doc).toBe(formatTable(rows))
   }
 })
