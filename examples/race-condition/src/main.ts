@@ -111,7 +111,7 @@ async function runScenarios(): Promise<Row[]> {
   return rows
 }
 
-async function waitUntil(done: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitUntil(done: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

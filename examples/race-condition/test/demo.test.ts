@@ -33,7 +33,7 @@ const surelyRolledBack = signupNumbers.filter((n) => rollsBack(n) && !crashedBat
 /** Committed signups whose after-commit push could not happen: the one the crash came after, and those of the Redis outage. */
 const surelyLostByTheHook = 1 + signupNumbers.filter((n) => redisOutage(n) && !rollsBack(n)).length
 
-test('pnpm demo: txbox delivers every committed signup once through Redis Streams and through BullMQ; the naive pushes send phantoms or lose jobs; the run cleans up', { timeout: 120_000 }, async () => {
+test('pnpm demo: txbox delivers every committed signup once through Redis Streams and through BullMQ; the naive pushes send phantoms or lose jobs; the run cleans up', { timeout: 240_000 }, async () => {
   const { databaseUrl, redisUrl } = serviceUrls()
   let stdout = ''
   let stderr = ''
