@@ -6,7 +6,20 @@
 
 export type { OptionDeclaration, OptionDeclarations, ResolvedOptions } from './options/option-declaration.js'
 export { Rejection } from './options/option-declaration.js'
-export { adapt, boolean, callback, finiteNumber, hasMethods, integer, oneOf, type Presence, shape, text } from './options/option-kinds.js'
+export {
+  adapt,
+  boolean,
+  callback,
+  finiteNumber,
+  hasMethods,
+  integer,
+  MAX_TIMER_MS,
+  oneOf,
+  type Presence,
+  shape,
+  text,
+  textOrCallback,
+} from './options/option-kinds.js'
 export { checkValue, describeValue, rejectUnknownOptions, resolveOptions } from './options/resolve-options.js'
 export { renderOptionTable } from './options/option-table.js'
 export { DATABASE_OPTION } from './options/database-option.js'

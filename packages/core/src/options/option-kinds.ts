@@ -156,3 +156,24 @@ export function adapt<T>(
 ): OptionDeclaration<NonNullable<T>> {
   return { ...declaration, ...changes } as OptionDeclaration<any>
 }
+
+/** setTimeout's limit (about 24.8 days): a longer delay fires at once. The bound of every option a timer waits for. */
+export const MAX_TIMER_MS = 2_147_483_647
+
+export interface TextOrFunctionSpec extends Common<never> {
+  /** What the function receives and returns, for messages: "(message) => string". */
+  readonly signature: string
+}
+
+/** A fixed non-empty string, or a function computing it (checked where it is called). */
+export function textOrCallback<F extends (...args: any[]) => unknown>() {
+  return <const S extends TextOrFunctionSpec>(spec: S): OptionDeclaration<Presence<S, string | F>> =>
+    ({
+      ...spec,
+      type: `string | ${spec.signature}`,
+      accept: (value: unknown) =>
+        typeof value === 'function' || (typeof value === 'string' && value !== '')
+          ? (value as string | F)
+          : new Rejection(`a non-empty string or a function ${spec.signature}`),
+    }) as OptionDeclaration<Presence<S, string | F>>
+}
