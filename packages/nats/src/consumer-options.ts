@@ -12,13 +12,16 @@ const WHERE = 'consumeNats'
 const NAME_PROBLEM = /[\s.*>/\\]/
 
 /** A stream or consumer name JetStream takes. */
-function jetStreamName(description: string): OptionDeclaration<string> {
+function jetStreamName(option: 'stream' | 'durable', description: string): OptionDeclaration<string> {
   const declaration = text({ required: true, description })
   return {
     ...declaration,
     accept: (value) => {
       const accepted = declaration.accept(value)
-      return typeof accepted === 'string' && NAME_PROBLEM.test(accepted) ? new Rejection(`a JetStream name: no whitespace, dots, *, >, / or \\`) : accepted
+      if (typeof accepted === 'string' && NAME_PROBLEM.test(accepted)) {
+        throw new InvalidOptionError(option, `${WHERE}: ${option} "${accepted}" is not a JetStream name: no whitespace, dots, *, >, / or \\.`)
+      }
+      return accepted
     },
   }
 }
@@ -26,8 +29,8 @@ function jetStreamName(description: string): OptionDeclaration<string> {
 /** The options of {@link consumeNats}, declared once (checked by resolveOptions, shown in docs/api.md). */
 export const CONSUMER_OPTIONS = {
   connection: CONNECTION_OPTION,
-  stream: jetStreamName('The JetStream stream to read; it must exist.'),
-  durable: jetStreamName('The durable pull consumer, created if missing; its position survives restarts.'),
+  stream: jetStreamName('stream', 'The JetStream stream to read; it must exist.'),
+  durable: jetStreamName('durable', 'The durable pull consumer, created if missing; its position survives restarts.'),
   filterSubject: {
     ...text({ defaultText: 'every subject', description: 'Only messages whose subject matches this filter (wildcards allowed).' }),
     accept: (value: unknown) => (typeof value === 'string' && value !== '' && !/\s/.test(value) ? value : new Rejection('a NATS subject filter without whitespace')),

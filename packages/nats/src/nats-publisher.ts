@@ -1,5 +1,5 @@
-import type { OutboxMessage, Publisher, PublishResult } from '@txbox/core'
-import { integer, MAX_TIMER_MS, type OptionDeclaration, Rejection, resolveOptions, textOrCallback } from '@txbox/core/adapter'
+import { InvalidOptionError, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
+import { integer, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, textOrCallback } from '@txbox/core/adapter'
 import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream'
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node'
 import { CONNECTION_OPTION } from './connection-option.js'
@@ -203,7 +203,8 @@ function subjectOption() {
       const accepted = declaration.accept(value)
       if (typeof accepted !== 'string') return accepted
       const problem = subjectProblem(accepted)
-      return problem ? new Rejection(`a subject NATS can publish to ("${clip(accepted)}": ${problem})`) : accepted
+      if (problem) throw new InvalidOptionError('subject', `${WHERE}: subject "${clip(accepted)}" cannot be published to: ${problem}.`)
+      return accepted
     },
   }
 }

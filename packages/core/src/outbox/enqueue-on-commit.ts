@@ -39,7 +39,7 @@ export interface EnqueueOptions extends TableOptions {
 const MAX_PAYLOAD_BYTES_LIMIT = 32 * 1024 * 1024
 
 /** The options of {@link enqueueOnCommit}, declared once. */
-const ENQUEUE_OPTIONS = {
+export const ENQUEUE_OPTIONS = {
   maxPayloadBytes: integer({
     min: 1,
     max: MAX_PAYLOAD_BYTES_LIMIT,
