@@ -13,3 +13,9 @@ export {
   type PublishFault,
   type RefusalRule,
 } from './fault-injecting-publisher.js'
+export {
+  describeExecutorConformance,
+  type OrmConnection,
+  type OrmFixture,
+  type OutsideTransaction,
+} from './executor-conformance.js'

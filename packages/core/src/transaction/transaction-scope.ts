@@ -116,7 +116,8 @@ export function registerScope(scope: TransactionScope): () => void {
  * scope of the current async context opened on that same instance (or client).
  */
 export function findScope(runner: unknown): TransactionScope | undefined {
-  if (typeof runner !== 'object' || runner === null) return undefined
+  // knex's and postgres.js's handles are functions.
+  if ((typeof runner !== 'object' && typeof runner !== 'function') || runner === null) return undefined
   const direct = scopesByTransaction.get(runner)
   if (direct) return direct.active ? direct : undefined
   const ambient = currentScope.getStore()
