@@ -100,15 +100,33 @@ export function describeExecutorConformance(name: string, createFixture: (connec
       expect(await users()).toEqual([])
     })
 
-    test('an array is inserted in input order and returns the ids in input order', async () => {
+    test('an array is inserted in input order and returns the ids in input order; every field survives the driver', async () => {
       await clear()
-      const ids = await f.transaction((tx) =>
-        enqueueOnCommit(tx, [message('a', { key: 'k' }), message('b', { messageId: `mine-${name}` }), message('c', { key: 'k', delay: 1 })], opts()),
-      )
+      const at = new Date(Date.now() + 3_600_000)
+      const odd = 'k "quoted" \\ back, {braces} NULL'
+      const ids = await f.transaction(async (tx) => [
+        ...(await enqueueOnCommit(
+          tx,
+          [
+            message('a', { key: odd }),
+            message('b', { messageId: `mine-${name}`, headers: { 'x-tenant': 'acme' } }),
+            message('c', { key: 'k', delay: 60_000 }),
+            message('d', { availableAt: at }),
+          ],
+          opts(),
+        )),
+        ...(await enqueueOnCommit(tx, message('e', { availableAt: at }), opts())),
+      ])
       expect(ids[1]).toBe(`mine-${name}`)
-      expect(await topics()).toEqual(['a', 'b', 'c'])
-      const rows = await sql<{ message_id: string }>`select message_id from ${sql.id(t.schema, 'outbox')} order by id`.execute(t.db)
+      const rows = await sql<{ message_id: string; topic: string; key: string | null; headers: unknown; available_at: Date | null }>`
+        select message_id, topic, key, headers, available_at from ${sql.id(t.schema, 'outbox')} order by id`.execute(t.db)
       expect(rows.rows.map((r) => r.message_id)).toEqual(ids)
+      expect(rows.rows.map((r) => r.topic)).toEqual(['a', 'b', 'c', 'd', 'e'])
+      expect(rows.rows.map((r) => r.key)).toEqual([odd, null, 'k', null, null])
+      expect(rows.rows[1]?.headers).toEqual({ 'x-tenant': 'acme' })
+      expect(rows.rows[2]?.available_at?.getTime()).toBeGreaterThan(Date.now() + 50_000)
+      expect(rows.rows[3]?.available_at?.getTime()).toBe(at.getTime())
+      expect(rows.rows[4]?.available_at?.getTime()).toBe(at.getTime())
     })
 
     test('withTransaction(client) opens the ORM’s transaction, commits, then runs onCommit hooks; a rollback runs onRollback', async () => {

@@ -13,6 +13,32 @@ interface PostgresJsSql {
 
 const TEXT_OID = 25
 
+/**
+ * The parameter as text, where postgres.js's own serialising would go wrong.
+ * postgres.js serialises a parameter by the type the server infers for it:
+ * it JSON.stringify()s a string sent for `$4::json`, so the JSON text txbox
+ * sends would arrive as one JSON string; and Drizzle replaces the serialisers
+ * of timestamptz and timestamptz[] with pass-throughs that expect text. Sent
+ * as text (oid 25), strings, dates and arrays meet the statement's own casts,
+ * as with node-postgres. Numbers, booleans and null are left as they are.
+ */
+function asText(sql: PostgresJsSql, value: unknown): unknown {
+  if (typeof value === 'string') return sql.typed(value, TEXT_OID)
+  if (value instanceof Date) return sql.typed(value.toISOString(), TEXT_OID)
+  if (Array.isArray(value)) return sql.typed(arrayLiteral(value), TEXT_OID)
+  return value
+}
+
+/** A PostgreSQL array literal of strings, numbers, dates and nulls: `{"a",NULL,"2026-01-01T00:00:00.000Z"}`. */
+function arrayLiteral(items: readonly unknown[]): string {
+  const parts = items.map((item) => {
+    if (item === null || item === undefined) return 'NULL'
+    const text = item instanceof Date ? item.toISOString() : String(item)
+    return `"${text.replace(/[\\"]/g, '\\$&')}"`
+  })
+  return `{${parts.join(',')}}`
+}
+
 /** postgres.js: the `sql` that `sql.begin(async (sql) => …)` hands out. */
 export const postgresJsExecutor: Executor = {
   name: 'postgres.js',
@@ -26,11 +52,7 @@ export const postgresJsExecutor: Executor = {
   },
   async run(handle, text, values) {
     const sql = handle as PostgresJsSql
-    // postgres.js serialises a parameter by the type the server infers for
-    // it, and JSON.stringify()s a string sent for `$4::json`: the JSON text
-    // txbox sends would arrive as one JSON string. Strings go as text (oid 25)
-    // instead, and the statement's casts apply as with node-postgres.
-    const params = values.map((v) => (typeof v === 'string' ? sql.typed(v, TEXT_OID) : v))
+    const params = values.map((v) => asText(sql, v))
     // unsafe() resolves to an array of rows (a postgres.js Result).
     const rows = await sql.unsafe(text, params)
     return { rows: [...rows] }
