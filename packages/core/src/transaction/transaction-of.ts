@@ -6,8 +6,10 @@ import type { Kysely, Transaction } from 'kysely'
  * interactive-transaction client for a PrismaClient, `tx` for a Drizzle db,
  * the EntityManager for a TypeORM DataSource, `trx` for knex, the forked `em`
  * for MikroORM, the Transaction for Sequelize, the transaction `sql` for
- * postgres.js. Read from each ORM's own method types, without importing them
- * (where a method is overloaded, TypeScript reads its last signature).
+ * postgres.js, and for a pg.Pool the checked-out client (typed `any`: the
+ * pool's `connect()` overloads hide PoolClient from inference; annotate it as
+ * `pg.PoolClient`). Read from each ORM's own method types, without importing
+ * them (where a method is overloaded, TypeScript reads its last signature).
  */
 export type TransactionOf<C> = C extends Kysely<infer DB>
   ? Transaction<DB>
@@ -25,4 +27,6 @@ export type TransactionOf<C> = C extends Kysely<infer DB>
               ? TX
               : C extends { transaction(fn: (tx: infer TX) => any, ...rest: any[]): any }
                 ? TX
-                : never
+                : C extends { totalCount: number; connect(...args: any[]): any }
+                  ? any
+                  : never
