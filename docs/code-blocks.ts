@@ -157,6 +157,15 @@ const THIRD_PARTY: Record<string, string> = {
   '@nats-io/transport-node': 'packages/nats',
   '@nats-io/jetstream': 'packages/nats',
   fastify: 'examples/http-app',
+  // The ORMs of docs/orms/, from the package whose tests run them.
+  '@prisma/adapter-pg': 'test',
+  'drizzle-orm': 'test',
+  postgres: 'test',
+  typeorm: 'test',
+  knex: 'test',
+  '@mikro-orm/core': 'test',
+  '@mikro-orm/postgresql': 'test',
+  sequelize: 'test',
 }
 
 /**
