@@ -1,9 +1,15 @@
 import type { ControlledTransaction, Kysely, Transaction } from 'kysely'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
-import { requireKysely } from '../options/database-option.js'
+import { InvalidOptionError } from '../errors/invalid-option-error.js'
+import { kyselyExecutor } from '../executors/kysely-executor.js'
+import { pickExecutor } from '../executors/pick-executor.js'
 import { callback } from '../options/option-kinds.js'
 import { checkValue, resolveOptions } from '../options/resolve-options.js'
-import { currentScope, findScope, type Hook, registerScope, TransactionScope } from './transaction-scope.js'
+import { isKysely } from '../sql-executor.js'
+import { inOrmSavepoint, inOrmTransaction } from './orm-transaction.js'
+import { runHooks } from './run-hooks.js'
+import type { TransactionOf } from './transaction-of.js'
+import { currentScope, findScope, registerScope, TransactionScope } from './transaction-scope.js'
 import { TRANSACTION_OPTIONS, type TransactionOptions } from './transaction-options.js'
 
 const TRANSACTION_FUNCTION = callback()({ required: true, expected: 'an async function receiving the transaction', description: 'Runs in the transaction.' })
@@ -21,6 +27,11 @@ const TRANSACTION_FUNCTION = callback()({ required: true, expected: 'an async fu
  *   inside `fn` (found through AsyncLocalStorage), it opens a savepoint.
  *   A savepoint that rolls back drops the onCommit hooks registered in it and
  *   runs its onRollback hooks; the outer transaction carries on.
+ * - Other ORMs: `db` may also be a PrismaClient, a Drizzle db (node-postgres
+ *   or postgres.js), a TypeORM DataSource, a MikroORM EntityManager, a
+ *   Sequelize instance, knex or postgres.js's `sql`. withTransaction opens
+ *   that ORM's own transaction and hands `fn` the ORM's handle (`tx`,
+ *   `manager`, `em`, `t`…); nesting uses the ORM's own savepoints.
  *
  * @example
  * const user = await withTransaction(db, async (trx) => {
@@ -29,22 +40,32 @@ const TRANSACTION_FUNCTION = callback()({ required: true, expected: 'an async fu
  *   return user
  * })
  */
-export async function withTransaction<DB, T>(
-  db: Kysely<DB>,
-  fn: (trx: Transaction<DB>) => Promise<T>,
-  options: TransactionOptions = {},
-): Promise<T> {
+export function withTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions): Promise<T>
+export function withTransaction<C extends object, T>(client: C, fn: (tx: TransactionOf<C>) => Promise<T>, options?: TransactionOptions): Promise<T>
+export async function withTransaction<T>(db: object, fn: (trx: any) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   resolveOptions('withTransaction', TRANSACTION_OPTIONS, options)
-  requireKysely('withTransaction(db, fn)', db)
   checkValue('withTransaction(db, fn)', 'fn', TRANSACTION_FUNCTION, fn)
   const parent = findScope(db)
-  if (parent) return inSavepoint(parent, fn as (trx: Transaction<any>) => Promise<T>)
-  if (db.isTransaction) {
-    throw new NotInTransactionError(
-      'withTransaction was given a transaction it did not open (from db.transaction() or db.startTransaction()), so it cannot run hooks when that transaction commits. Pass the Kysely instance instead, and nest calls to withTransaction for savepoints.',
+  if (parent) return parent.executor === kyselyExecutor ? inSavepoint(parent, fn) : inOrmSavepoint(parent, fn)
+  if (isKysely(db)) {
+    if (db.isTransaction) throw notOpenedHere()
+    return topLevel(db as Kysely<any>, fn, options)
+  }
+  const executor = pickExecutor(db)
+  if (!executor?.transaction) {
+    throw new InvalidOptionError(
+      'db',
+      `withTransaction(db, fn): db must be a Kysely instance or the client of a supported ORM (a PrismaClient, a Drizzle db, a TypeORM DataSource, a MikroORM EntityManager, a Sequelize instance, knex, postgres.js's sql), got ${executor ? `a ${executor.name} client` : db === null ? 'null' : typeof db}.`,
     )
   }
-  return topLevel(db as Kysely<any>, fn as (trx: Transaction<any>) => Promise<T>, options)
+  if (executor.notInTransaction(db) === undefined) throw notOpenedHere()
+  return inOrmTransaction(executor, db, fn, options)
+}
+
+function notOpenedHere(): NotInTransactionError {
+  return new NotInTransactionError(
+    'withTransaction was given a transaction it did not open, so it cannot run hooks when that transaction commits. Pass the client (the Kysely instance, the PrismaClient, the Drizzle db…) instead, and nest calls to withTransaction for savepoints.',
+  )
 }
 
 async function topLevel<T>(db: Kysely<any>, fn: (trx: Transaction<any>) => Promise<T>, options: TransactionOptions): Promise<T> {
@@ -52,7 +73,7 @@ async function topLevel<T>(db: Kysely<any>, fn: (trx: Transaction<any>) => Promi
   if (options.isolationLevel) builder = builder.setIsolationLevel(options.isolationLevel)
   if (options.accessMode) builder = builder.setAccessMode(options.accessMode)
   const trx = await builder.execute()
-  const scope = new TransactionScope(db, trx)
+  const scope = new TransactionScope(db, trx, kyselyExecutor)
   if (options.onHookError) scope.onHookError = options.onHookError
   registerScope(scope)
 
@@ -84,7 +105,7 @@ async function inSavepoint<T>(parent: TransactionScope, fn: (trx: Transaction<an
   // Kysely types savepoint names statically; ours are generated at run time.
   const controlled = parent.trx as ControlledTransaction<any, any>
   const trx = await controlled.savepoint(name as never).execute()
-  const scope = new TransactionScope(parent.root.db, trx, parent)
+  const scope = new TransactionScope(parent.root.db, trx, kyselyExecutor, parent)
   registerScope(scope)
   try {
     const result = await currentScope.run(scope, () => fn(trx))
@@ -110,20 +131,6 @@ async function rollbackQuietly(trx: ControlledTransaction<any, any>, original: u
     // connection is gone) changes nothing: PostgreSQL rolls back on disconnect.
     if (original instanceof Error && original.cause === undefined) {
       Object.defineProperty(original, 'rollbackError', { value: rollbackError, enumerable: false })
-    }
-  }
-}
-
-async function runHooks(hooks: readonly Hook[], onHookError: (error: unknown) => void): Promise<void> {
-  for (const hook of hooks) {
-    try {
-      await hook()
-    } catch (error) {
-      try {
-        onHookError(error)
-      } catch {
-        // An error handler that throws must not break the remaining hooks.
-      }
     }
   }
 }
