@@ -1,3 +1,4 @@
+import { ABORTED, untilAborted } from '@txbox/core/adapter'
 import { consoleLogger, InvalidOptionError, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
 import type { JobsOptions, Queue } from 'bullmq'
 import type { BullmqPublisherOptions } from './bullmq-config.js'
@@ -216,22 +217,3 @@ function callName(nameOf: NameOf, message: OutboxMessage, option: 'queue' | 'job
   return name
 }
 
-const ABORTED = Symbol('aborted')
-
-/** Resolves or rejects with `promise`, or rejects with {@link ABORTED} as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ABORTED)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
-}

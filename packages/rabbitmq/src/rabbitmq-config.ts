@@ -1,8 +1,7 @@
-import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
+import { consoleLogger, InvalidOptionError, type Logger, type OutboxMessage, silentLogger } from '@txbox/core'
+import type { HandlerContext } from '@txbox/core/adapter'
 import type { AmqpConnection } from './amqp-types.js'
 import { SHORT_STRING_MAX_BYTES } from './encode-message.js'
-import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
-import { UndecodableMessageError } from './errors/undecodable-message-error.js'
 import type { ConsumerTopology } from './rabbitmq-consumer-topology.js'
 import type { RabbitmqMessage } from './rabbitmq-message.js'
 
@@ -78,8 +77,12 @@ export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
    * time a channel opens (idempotent). Without it, the queue must exist.
    */
   declare?: RabbitmqConsumerDeclaration
-  /** Processes one message. Resolve to ack it; throw to have it redelivered (or dead-lettered after `maxDeliveries`). */
-  handler: (message: RabbitmqMessage<T>) => Promise<void>
+  /**
+   * Processes one message. Resolve to ack it; throw (or outlive
+   * `handlerTimeoutMs`) to have it redelivered (or dead-lettered after
+   * `maxDeliveries`). `context.signal` aborts when it timed out.
+   */
+  handler: RabbitmqHandler<T>
   /** Unacknowledged messages in flight at once (basic.qos), which is also the handler concurrency. Default 10. */
   prefetch?: number
   /**
@@ -94,20 +97,39 @@ export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
    * `wrap: (m, run) => processOnce(db, m.messageId, run)`, so that a
    * redelivered message is skipped and the handler's writes commit with its
    * inbox record. The message is acked when the returned promise resolves.
+   * `handlerTimeoutMs` covers `wrap` and handler together.
    */
   wrap?: (message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>
   /**
-   * Told about every failure: a handler that threw (with its message), an
-   * undecodable delivery ({@link UndecodableMessageError}), a lost channel or
-   * connection, a lost ack ({@link RabbitmqConsumerError}, whose `reason`
-   * says which). The message is redelivered or dead-lettered all the same.
-   * Default: the console, `console.warn` for a failed handler (it is retried),
-   * `console.error` for the rest.
+   * How long one handler call (with `wrap`) may take, in ms. After that its
+   * signal aborts, the delivery counts as failed (requeued, or rejected to
+   * the dead letters on its `maxDeliveries`-th attempt) and the consumer
+   * moves on; a handler that never settles is left behind. Also bounds how
+   * long `stop()` waits for the handlers in flight. Default 30000.
+   */
+  handlerTimeoutMs?: number
+  /**
+   * Where the consumer logs failed handlers, dead letters, undecodable
+   * deliveries and lost channels or connections (levels `warn` and `error`;
+   * each message starts with `txbox rabbitmq consumer:`, and `err` carries the
+   * error: a {@link RabbitmqConsumerError} whose `reason` says which, an
+   * {@link UndecodableMessageError}, or what the handler threw). pino fits.
+   * Default: the console (`consoleLogger` of @txbox/core), unless `onError`
+   * is given. The same contract as the Redis and NATS consumers.
+   */
+  logger?: Logger
+  /**
+   * @deprecated Use `logger`, as the other adapters' consumers do. Still
+   * told about every failure, with the error and the message (when there is
+   * one); when given without `logger`, nothing goes to the console.
    */
   onError?: (error: unknown, message: RabbitmqMessage<T> | undefined) => void
   /** First delay before re-opening a lost channel or connection, in ms (doubling up to 30 s). Default 500. */
   reconnectDelay?: number
 }
+
+/** Handles one message (see `handler` of {@link consumeRabbitmq}). */
+export type RabbitmqHandler<T = unknown> = (message: RabbitmqMessage<T>, context: HandlerContext) => Promise<void> | void
 
 /** Publisher options, validated once. */
 export interface ResolvedPublisherOptions {
@@ -126,16 +148,18 @@ export interface ResolvedConsumerOptions<T> {
   readonly connectionName: string
   readonly queue: string
   readonly declare: ConsumerTopology | undefined
-  readonly handler: (message: RabbitmqMessage<T>) => Promise<void>
+  readonly handler: RabbitmqHandler<T>
   readonly prefetch: number
   readonly maxDeliveries: number
   readonly wrap: ((message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>) | undefined
-  readonly onError: (error: unknown, message: RabbitmqMessage<T> | undefined) => void
+  readonly handlerTimeoutMs: number
+  readonly logger: Logger
+  readonly onError: ((error: unknown, message: RabbitmqMessage<T> | undefined) => void) | undefined
   readonly reconnectDelay: number
 }
 
 const PUBLISHER_OPTIONS = ['url', 'connection', 'connectionName', 'exchange', 'routingKey', 'assertExchange']
-const CONSUMER_OPTIONS = ['url', 'connection', 'connectionName', 'queue', 'declare', 'handler', 'prefetch', 'maxDeliveries', 'wrap', 'onError', 'reconnectDelay']
+const CONSUMER_OPTIONS = ['url', 'connection', 'connectionName', 'queue', 'declare', 'handler', 'prefetch', 'maxDeliveries', 'wrap', 'handlerTimeoutMs', 'logger', 'onError', 'reconnectDelay']
 
 export function resolvePublisherOptions(options: RabbitmqPublisherOptions): ResolvedPublisherOptions {
   const where = 'rabbitmqPublisher'
@@ -191,18 +215,12 @@ export function resolveConsumerOptions<T>(options: RabbitmqConsumerOptions<T>): 
     prefetch: integer(where, 'prefetch', options.prefetch, 10, 1, 65_535),
     maxDeliveries: integer(where, 'maxDeliveries', options.maxDeliveries, 5, 1, 1_000_000),
     wrap: options.wrap,
-    onError: options.onError ?? reportToConsole,
+    handlerTimeoutMs: integer(where, 'handlerTimeoutMs', options.handlerTimeoutMs, 30_000, 1, 2_147_483_647),
+    // Failures must not go unseen: the console, unless the deprecated onError takes them.
+    logger: options.logger ?? (options.onError ? silentLogger : consoleLogger),
+    onError: options.onError,
     reconnectDelay: integer(where, 'reconnectDelay', options.reconnectDelay, 500, 1, 60_000),
   }
-}
-
-/** The default `onError`: nothing a consumer meets goes unsaid. */
-function reportToConsole(error: unknown, message: RabbitmqMessage<unknown> | undefined): void {
-  // The consumer's own events say what happened and what it does next in their message.
-  if (error instanceof RabbitmqConsumerError || error instanceof UndecodableMessageError) console.error(error.message)
-  // A failed handler is retried (or dead-lettered): a warning, with its stack.
-  else if (message) console.warn(`consumeRabbitmq: the handler failed on message ${message.messageId} (delivery ${message.deliveries}):`, error)
-  else console.error('consumeRabbitmq:', error)
 }
 
 function resolveDeclaration(where: string, declare: RabbitmqConsumerDeclaration | undefined): ConsumerTopology | undefined {

@@ -1,3 +1,4 @@
+import { ABORTED, untilAborted } from '@txbox/core/adapter'
 import { InvalidOptionError, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
 import { nonEmptyString, positiveInteger, rejectUnknownOptions } from './check-options.js'
 import { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
@@ -205,22 +206,3 @@ function chooseStream(streamOf: StreamOf, message: OutboxMessage): string | Erro
   return stream
 }
 
-const ABORTED = Symbol('aborted')
-
-/** Resolves or rejects with `promise`, or rejects with {@link ABORTED} as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ABORTED)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
-}

@@ -2,11 +2,13 @@ import { type Command, Option } from 'commander'
 import { createRelay } from '../relay/create-relay.js'
 import type { RelayOptions } from '../relay/relay-options.js'
 import { type BrokerConnection, openBroker } from './broker.js'
+import { brokerFlagsFrom } from './broker-flags.js'
 import { CliError } from './cli-error.js'
 import { createCliLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './cli-logger.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { type CliDatabase, connectDatabase, databaseUrlFrom } from './database.js'
 import { describeError } from './describe-error.js'
+import { brokersHelp, knownSchemes } from './known-brokers.js'
 import { integerIn } from './numbers.js'
 import { redactUrl } from './redact.js'
 
@@ -29,7 +31,7 @@ export function registerRelayCommand(program: Command): void {
   const command = program
     .command('relay')
     .description('publish committed outbox messages to the broker until stopped (SIGTERM/SIGINT finish the batch in flight, then exit 0)')
-    .addOption(new Option('--broker-url <url>', 'redis://, rediss://, amqp:// or amqps:// URL of the broker').env('TXBOX_BROKER_URL'))
+    .addOption(new Option('--broker-url <url>', `URL of the broker: ${knownSchemes()} (see below)`).env('TXBOX_BROKER_URL'))
     .option('--batch-size <n>', 'most messages per batch (default: 500)', integerIn(1, 10_000))
     .option('--concurrency <n>', 'batches in flight at once, one connection each (default: 2)', integerIn(1, 64))
     .option('--poll-interval <ms>', 'how often to look for work when no signal arrives (default: 1000)', integerIn(1, 3_600_000))
@@ -40,30 +42,39 @@ export function registerRelayCommand(program: Command): void {
     .addOption(new Option('--log-format <format>', 'log lines for a person, or one JSON object per line').choices(LOG_FORMATS).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS).default('info'))
     .option('--no-listen', 'poll only: hold no LISTEN connection for wake-up signals')
+    // The flags of other brokers' adapters (--queue, --subject, ...) reach the adapter, which checks them.
+    .allowUnknownOption()
+    .allowExcessArguments()
   addDatabaseOptions(command)
     .addHelpText(
       'after',
       `
-The broker's adapter is loaded from your project: install @txbox/redis and
-ioredis@5 for redis://, or @txbox/rabbitmq and amqplib for amqp://.
+The broker's adapter is loaded from your project: txbox uses the installed
+@txbox/* adapter whose scheme the broker URL has. The adapters, what to
+install for each, and the flags each takes:
+${brokersHelp()}
+
 Logs go to stderr.
 
 Examples:
   $ DATABASE_URL=postgres://app@db/app TXBOX_BROKER_URL=redis://cache:6379 txbox relay
   $ txbox relay --broker-url amqp://guest:guest@rabbit:5672 --exchange events
+  $ txbox relay --broker-url nats://nats:4222
+  $ txbox relay --broker-url bullmq+redis://cache:6379 --queue emails
   $ txbox relay --batch-size 1000 --concurrency 4 --log-format json`,
     )
-    .action(runRelay)
+    .action((flags: RelayFlags, command: Command) => runRelay(flags, command.args))
 }
 
-async function runRelay(flags: RelayFlags): Promise<void> {
+async function runRelay(flags: RelayFlags, otherArgs: readonly string[]): Promise<void> {
   const logger = createCliLogger(flags.logFormat, flags.logLevel)
   const databaseUrl = databaseUrlFrom(flags.databaseUrl)
   if (!flags.brokerUrl) {
     throw new CliError('no broker given: set TXBOX_BROKER_URL (redis://host:6379 or amqp://user:password@host:5672) or pass --broker-url.', 'usage')
   }
+  const brokerFlags = brokerFlagsFrom(otherArgs, { exchange: flags.exchange, stream: flags.stream, maxLen: flags.maxLen })
   const names = tableNamesFor(flags.schema)
-  const broker: BrokerConnection = await openBroker(flags.brokerUrl, { exchange: flags.exchange, stream: flags.stream, maxLen: flags.maxLen }, logger)
+  const broker: BrokerConnection = await openBroker(flags.brokerUrl, brokerFlags, logger)
   let database: CliDatabase | undefined
   try {
     // One connection per batch in flight, one for LISTEN, one for promotions and metrics.
