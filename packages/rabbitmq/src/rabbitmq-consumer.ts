@@ -244,8 +244,8 @@ class RabbitmqQueueConsumer<T> {
         outcome.error,
         message,
         last
-          ? `handler failed on delivery ${message.deliveries} of ${o.maxDeliveries}; rejected to the queue's dead letters`
-          : `handler failed on delivery ${message.deliveries} of ${o.maxDeliveries}; requeued`,
+          ? `handler failed on delivery ${message.deliveries} of ${o.maxDeliveries} (${describe(outcome.error)}); rejected to the queue's dead letters`
+          : `handler failed on delivery ${message.deliveries} of ${o.maxDeliveries} (${describe(outcome.error)}); requeued`,
       )
       this.settle(channel, delivery, last ? 'reject' : 'requeue', message)
       return
