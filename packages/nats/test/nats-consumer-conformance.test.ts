@@ -1,8 +1,8 @@
 // The consumer contract every adapter meets (packages/testing/src/consumer-conformance.ts), run against consumeNats on the real JetStream.
-import { type OutboxMessage, processOnce } from '@txbox/core'
+import type { OutboxMessage } from '@txbox/core'
 import { connect } from '@nats-io/transport-node'
 import { consumeNats, natsPublisher } from '@txbox/nats'
-import { type ConformanceConsumerOptions, type ConsumerFixture, describeConsumerConformance, uniqueName } from '@txbox/testing'
+import { type ConformanceConsumerOptions, type ConsumerFixture, describeConsumerConformance, processOnceWrap, uniqueName } from '@txbox/testing'
 import { natsUrl, openTestNats, readStream } from './nats-test-streams.js'
 
 describeConsumerConformance('nats', async (): Promise<ConsumerFixture> => {
@@ -33,7 +33,6 @@ describeConsumerConformance('nats', async (): Promise<ConsumerFixture> => {
       // A connection of its own per consumer, so that crash() can drop it as a killed process would.
       const nc = await connect({ servers: natsUrl, name: 'txbox-conformance-consumer' })
       connections.push(nc)
-      const once = options.processOnce
       const consumer = await consumeNats({
         connection: nc,
         stream,
@@ -45,20 +44,7 @@ describeConsumerConformance('nats', async (): Promise<ConsumerFixture> => {
         handlerTimeoutMs: options.handlerTimeoutMs,
         ...(options.logger ? { logger: options.logger } : {}),
         handler: (m, context) => options.handler(m, context),
-        ...(once
-          ? {
-              wrap: (m, run) =>
-                processOnce(
-                  once.db,
-                  m.messageId,
-                  async (trx) => {
-                    await once.effect(trx, m)
-                    await run()
-                  },
-                  { schema: once.schema },
-                ),
-            }
-          : {}),
+        ...processOnceWrap(options.processOnce),
       })
       return {
         async stop() {

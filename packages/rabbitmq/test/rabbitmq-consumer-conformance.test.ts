@@ -1,9 +1,9 @@
 // The consumer contract every adapter meets (packages/testing/src/consumer-conformance.ts), run against consumeRabbitmq on the real RabbitMQ (a quorum queue).
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { type OutboxMessage, processOnce } from '@txbox/core'
+import type { OutboxMessage } from '@txbox/core'
 import { consumeRabbitmq, rabbitmqPublisher } from '@txbox/rabbitmq'
-import { type ConformanceConsumerOptions, type ConsumerFixture, describeConsumerConformance, serviceUrls, uniqueName } from '@txbox/testing'
+import { type ConformanceConsumerOptions, type ConsumerFixture, describeConsumerConformance, processOnceWrap, serviceUrls, uniqueName } from '@txbox/testing'
 import amqplib from 'amqplib'
 import { closeConnectionsNamed, openAdmin } from './broker.js'
 
@@ -39,7 +39,6 @@ describeConsumerConformance('rabbitmq', async (): Promise<ConsumerFixture> => {
       const connection = await amqplib.connect(url, { clientProperties: { connection_name: connectionName } })
       connection.on('error', () => {})
       connections.push(connection)
-      const once = options.processOnce
       const consumer = await consumeRabbitmq({
         connection,
         queue,
@@ -49,20 +48,7 @@ describeConsumerConformance('rabbitmq', async (): Promise<ConsumerFixture> => {
         handlerTimeoutMs: options.handlerTimeoutMs,
         ...(options.logger ? { logger: options.logger } : {}),
         handler: (m, context) => options.handler(m, context),
-        ...(once
-          ? {
-              wrap: (m, run) =>
-                processOnce(
-                  once.db,
-                  m.messageId,
-                  async (trx) => {
-                    await once.effect(trx, m)
-                    await run()
-                  },
-                  { schema: once.schema },
-                ),
-            }
-          : {}),
+        ...processOnceWrap(options.processOnce),
       })
       let crashed = false
       return {

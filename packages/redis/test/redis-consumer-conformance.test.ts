@@ -1,7 +1,6 @@
 // The consumer contract every adapter meets (packages/testing/src/consumer-conformance.ts), run against consumeRedisStream on the real Redis.
-import { processOnce } from '@txbox/core'
 import { consumeRedisStream, redisStreamsPublisher } from '@txbox/redis'
-import { type ConformanceConsumerOptions, type ConsumerFixture, describeConsumerConformance, uniqueName } from '@txbox/testing'
+import { type ConformanceConsumerOptions, type ConsumerFixture, describeConsumerConformance, processOnceWrap, uniqueName } from '@txbox/testing'
 import type { Redis } from 'ioredis'
 import { deleteKeys, outboxMessage, testRedis } from './redis-test-keys.js'
 
@@ -22,7 +21,6 @@ describeConsumerConformance('redis', async (): Promise<ConsumerFixture> => {
       // A client of its own per consumer, so that crash() can drop it as a killed process would.
       const client = testRedis()
       clients.push(client)
-      const once = options.processOnce
       const consumer = await consumeRedisStream({
         redis: client,
         stream,
@@ -34,20 +32,7 @@ describeConsumerConformance('redis', async (): Promise<ConsumerFixture> => {
         handlerTimeoutMs: options.handlerTimeoutMs,
         ...(options.logger ? { logger: options.logger } : {}),
         handler: (m, context) => options.handler(m, context),
-        ...(once
-          ? {
-              wrap: (m, run) =>
-                processOnce(
-                  once.db,
-                  m.messageId,
-                  async (trx) => {
-                    await once.effect(trx, m)
-                    await run()
-                  },
-                  { schema: once.schema },
-                ),
-            }
-          : {}),
+        ...processOnceWrap(options.processOnce),
       })
       let crashed = false
       return {

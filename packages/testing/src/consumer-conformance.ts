@@ -1,4 +1,4 @@
-import { type Logger, migrate } from '@txbox/core'
+import { type Logger, migrate, processOnce } from '@txbox/core'
 import { sql, type Transaction } from 'kysely'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { useTestDatabase } from './test-database.js'
@@ -16,6 +16,26 @@ export interface ProcessOnceSetup {
   readonly schema: string
   /** The handler's effect, written in the `processOnce` transaction. */
   readonly effect: (trx: Transaction<any>, message: ConsumedMessage) => Promise<void>
+}
+
+/**
+ * The `wrap` option of a consumer that takes one (`(message, run) => ...`),
+ * running the handler inside `processOnce` as `setup` says; `{}` without it.
+ */
+export function processOnceWrap<M extends ConsumedMessage>(setup: ProcessOnceSetup | undefined): { wrap?: (message: M, run: () => Promise<void>) => Promise<unknown> } {
+  if (!setup) return {}
+  return {
+    wrap: (m, run) =>
+      processOnce(
+        setup.db,
+        m.messageId,
+        async (trx) => {
+          await setup.effect(trx, m)
+          await run()
+        },
+        { schema: setup.schema },
+      ),
+  }
 }
 
 /** The options every consumer under test is started with. */

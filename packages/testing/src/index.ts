@@ -13,4 +13,4 @@ export {
   type PublishFault,
   type RefusalRule,
 } from './fault-injecting-publisher.js'
-export { describeConsumerConformance, type ConsumerFixture, type ConsumerCapabilities, type ConformanceConsumer, type ConformanceConsumerOptions, type ConsumedMessage, type ProcessOnceSetup } from './consumer-conformance.js'
+export { describeConsumerConformance, processOnceWrap, type ConsumerFixture, type ConsumerCapabilities, type ConformanceConsumer, type ConformanceConsumerOptions, type ConsumedMessage, type ProcessOnceSetup } from './consumer-conformance.js'
