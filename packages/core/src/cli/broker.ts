@@ -25,7 +25,7 @@ export async function openBroker(url: string, flags: BrokerFlags, logger: Logger
   } catch {
     throw new CliError(`the broker URL ${description} is not a URL; expected one starting with ${knownSchemes()}.`, 'usage')
   }
-  const installed = await findInstalledBrokers()
+  const installed = await findInstalledBrokers(scheme)
   const found = installed.brokers.find((b) => b.broker.schemes.includes(scheme))
   if (found === undefined) throw notServed(scheme, description, installed)
   try {

@@ -16,9 +16,11 @@ export interface InstalledBrokers {
  * (`cwd`): every `@txbox/*` package whose package.json says
  * `"txbox": { "broker": true }`, imported from the project, with its
  * exported `broker`. The core knows no adapter: a new one is found the same
- * way. Nearer node_modules folders come first, as Node resolves them.
+ * way. Nearer node_modules folders come first, as Node resolves them. The
+ * search stops at the first adapter that serves `scheme` (`'redis:'`): each
+ * import loads a broker client, which costs a CLI start.
  */
-export async function findInstalledBrokers(cwd = process.cwd()): Promise<InstalledBrokers> {
+export async function findInstalledBrokers(scheme: string, cwd = process.cwd()): Promise<InstalledBrokers> {
   const require = createRequire(path.join(cwd, 'package.json'))
   const brokers: { packageName: string; broker: BrokerDescriptor }[] = []
   const failed: { packageName: string; error: unknown }[] = []
@@ -32,8 +34,10 @@ export async function findInstalledBrokers(cwd = process.cwd()): Promise<Install
       seen.add(packageName)
       try {
         const adapter = await importFromProject(packageName, 'the broker URL', `npm install ${packageName}`, cwd)
-        if (isBrokerDescriptor(adapter.broker)) brokers.push({ packageName, broker: adapter.broker })
-        else failed.push({ packageName, error: new Error(`${packageName} exports no broker descriptor (is it older than the txbox CLI?)`) })
+        if (isBrokerDescriptor(adapter.broker)) {
+          brokers.push({ packageName, broker: adapter.broker })
+          if (adapter.broker.schemes.includes(scheme)) return { brokers, failed }
+        } else failed.push({ packageName, error: new Error(`${packageName} exports no broker descriptor (is it older than the txbox CLI?)`) })
       } catch (error) {
         failed.push({ packageName, error })
       }
