@@ -14,3 +14,5 @@ export {
   type RefusalRule,
 } from './fault-injecting-publisher.js'
 export { describeConsumerConformance, processOnceWrap, type ConsumerFixture, type ConsumerCapabilities, type ConformanceConsumer, type ConformanceConsumerOptions, type ConsumedMessage, type ProcessOnceSetup } from './consumer-conformance.js'
+export { parsePrometheusText, sampleValue, type PrometheusSample } from './prometheus-text.js'
+export { startPgBouncer, type OwnPgBouncer } from './pgbouncer.js'

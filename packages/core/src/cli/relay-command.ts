@@ -11,6 +11,7 @@ import { describeError } from './describe-error.js'
 import { brokersHelp, knownSchemes } from './known-brokers.js'
 import { integerIn } from './numbers.js'
 import { redactUrl } from './redact.js'
+import { type RelayMonitoring, startRelayMonitoring } from './relay-monitoring.js'
 
 interface RelayFlags extends DatabaseFlags {
   brokerUrl?: string
@@ -24,6 +25,8 @@ interface RelayFlags extends DatabaseFlags {
   logFormat: LogFormat
   logLevel: LogLevel
   listen: boolean
+  metricsPort?: number
+  metricsHost: string
 }
 
 /** `txbox relay`: publishes committed outbox messages until SIGTERM or SIGINT. */
@@ -42,6 +45,8 @@ export function registerRelayCommand(program: Command): void {
     .addOption(new Option('--log-format <format>', 'log lines for a person, or one JSON object per line').choices(LOG_FORMATS).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS).default('info'))
     .option('--no-listen', 'poll only: hold no LISTEN connection for wake-up signals')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics and health at /healthz, /readyz on this port (needs @txbox/prometheus)', integerIn(0, 65_535))
+    .option('--metrics-host <host>', 'address the metrics port listens on', '0.0.0.0')
     // The flags of other brokers' adapters (--queue, --subject, ...) reach the adapter, which checks them.
     .allowUnknownOption()
     .allowExcessArguments()
@@ -61,7 +66,8 @@ Examples:
   $ txbox relay --broker-url amqp://guest:guest@rabbit:5672 --exchange events
   $ txbox relay --broker-url nats://nats:4222
   $ txbox relay --broker-url bullmq+redis://cache:6379 --queue emails
-  $ txbox relay --batch-size 1000 --concurrency 4 --log-format json`,
+  $ txbox relay --batch-size 1000 --concurrency 4 --log-format json
+  $ txbox relay --metrics-port 9464   # needs: npm install @txbox/prometheus prom-client`,
     )
     .action((flags: RelayFlags, command: Command) => runRelay(flags, command.args))
 }
@@ -76,6 +82,7 @@ async function runRelay(flags: RelayFlags, otherArgs: readonly string[]): Promis
   const names = tableNamesFor(flags.schema)
   const broker: BrokerConnection = await openBroker(flags.brokerUrl, brokerFlags, logger)
   let database: CliDatabase | undefined
+  let monitoring: RelayMonitoring | undefined
   try {
     // One connection per batch in flight, one for LISTEN, one for promotions and metrics.
     database = await connectDatabase(databaseUrl, { max: (flags.concurrency ?? 2) + 2 })
@@ -88,6 +95,9 @@ async function runRelay(flags: RelayFlags, otherArgs: readonly string[]): Promis
     const relay = createRelay(options)
     relay.on('published', ({ messages }) => logger.info({ count: messages.length }, `published ${messages.length} message(s)`))
 
+    if (flags.metricsPort !== undefined) {
+      monitoring = await startRelayMonitoring(relay, database.db, { port: flags.metricsPort, host: flags.metricsHost, pollInterval: options.pollInterval ?? 1000 }, logger)
+    }
     const stopRequested = onceStopSignal(logger)
     await relay.start()
     logger.info({ broker: broker.description, database: redactUrl(databaseUrl), schema: names.schema }, 'relaying; SIGTERM or Ctrl-C stops after the batch in flight')
@@ -95,6 +105,7 @@ async function runRelay(flags: RelayFlags, otherArgs: readonly string[]): Promis
     logger.info({ signal }, 'stopping: finishing the batch in flight')
     await relay.stop()
   } finally {
+    await monitoring?.close()
     await closeBroker(broker, logger)
     await database?.close()
   }
