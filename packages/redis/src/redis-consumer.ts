@@ -1,4 +1,4 @@
-import { callHandler, ConsumerLoop, timedOut } from '@txbox/core/adapter'
+import { callHandler, ConsumerLoop, settledWithin, timedOut } from '@txbox/core/adapter'
 import { BlockingConnection } from './blocking-connection.js'
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
 import { handBackUnstarted, type Ownership, refreshOwnership } from './entry-ownership.js'
@@ -295,7 +295,7 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
     const ids = entries.filter((e) => e.takenBy === undefined).map((e) => e.id)
     const handing = handBackUnstarted(this.o, ids).then(
       (vanished) => vanished.length > 0 && this.reportVanished(vanished),
-      (err) => this.log('warn', { err, ...this.where(), streamIds: ids }, 'txbox redis consumer: handing back the entries read and not started failed; each counts one delivery'),
+      (err) => this.log('warn', { err, ...this.where(), streamIds: ids }, 'handing back the entries read and not started failed; each counts one delivery'),
     )
     await settledWithin(handing, 1000)
   }
