@@ -5,15 +5,15 @@ import type { AmqpConnection } from './amqp-types.js'
  * passes their own `connection` never needs it resolved from here.
  * `connectionName` shows in the management UI and `rabbitmqctl list_connections`.
  */
-export async function connectAmqp(url: string, connectionName: string): Promise<AmqpConnection> {
+export async function connectAmqp(url: string, connectionName: string, socketOptions: { readonly timeout?: number } = {}): Promise<AmqpConnection> {
   const amqplib = await import('amqplib')
   // amqplib is CommonJS: depending on the loader its functions are on the
   // namespace or on its default export.
   const connect = (amqplib.connect ?? (amqplib as unknown as { default: typeof amqplib }).default.connect) as (
     url: string,
-    socketOptions: { clientProperties: { connection_name: string } },
+    socketOptions: { clientProperties: { connection_name: string }; timeout?: number },
   ) => Promise<unknown>
-  return (await connect(url, { clientProperties: { connection_name: connectionName } })) as AmqpConnection
+  return (await connect(url, { ...socketOptions, clientProperties: { connection_name: connectionName } })) as AmqpConnection
 }
 
 /**
