@@ -1,10 +1,11 @@
-import type { AmqpChannel, AmqpConnection, AmqpMessage } from './amqp-types.js'
+import type { AmqpChannel, AmqpMessage } from './amqp-types.js'
 import { AmqpConnectionSlot } from './connect-amqp.js'
 import { DeliveryAttempts } from './delivery-attempts.js'
 import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
 import { type RabbitmqConsumerOptions, type ResolvedConsumerOptions, resolveConsumerOptions } from './rabbitmq-config.js'
 import { declareConsumerTopology } from './rabbitmq-consumer-topology.js'
 import { decodeMessage, type RabbitmqMessage } from './rabbitmq-message.js'
+import { AnswerBudget, CONNECT_TIMEOUT_MS, STOP_ANSWER_MS, stopUnanswered, withConsumerHeartbeat } from './silent-connection.js'
 
 /** A running consumer, as {@link consumeRabbitmq} returns it. */
 export interface RabbitmqConsumer {
@@ -12,7 +13,9 @@ export interface RabbitmqConsumer {
    * Stops gracefully: cancels the consumer (no new message starts), waits for
    * the handlers in flight to finish and be acknowledged, then closes the
    * channel (and the connection, when the consumer opened it). Messages
-   * prefetched but not started go back to the queue. Idempotent.
+   * prefetched but not started go back to the queue. Idempotent. Bounded:
+   * RabbitMQ gets 5 s in all to answer, after which the consumer's own
+   * connection is cut (its unacked messages are delivered again).
    */
   stop(): Promise<void>
 }
@@ -74,7 +77,7 @@ class RabbitmqQueueConsumer<T> {
   private readonly onGivenConnectionClose = () => this.givenConnectionLost()
 
   constructor(options: ResolvedConsumerOptions<T>) {
-    this.connections = new AmqpConnectionSlot(options.connection, options.url, options.connectionName)
+    this.connections = new AmqpConnectionSlot(options.connection, options.url && withConsumerHeartbeat(options.url), options.connectionName, CONNECT_TIMEOUT_MS)
     // A throwing onError must not skip the ack / nack that follows it.
     const report = options.onError
     this.o = {
@@ -106,7 +109,9 @@ class RabbitmqQueueConsumer<T> {
   }
 
   private async open(): Promise<void> {
-    const connection = await this.connection()
+    const connection = await this.connections.get()
+    // Stopped meanwhile: close what just opened (createChannel then fails).
+    if (this.stopping) await this.connections.close(new AnswerBudget(STOP_ANSWER_MS))
     let channel: AmqpChannel
     try {
       channel = await connection.createChannel()
@@ -146,12 +151,6 @@ class RabbitmqQueueConsumer<T> {
       throw error
     }
     this.reconnectDelay = this.o.reconnectDelay
-  }
-
-  private async connection(): Promise<AmqpConnection> {
-    const connection = await this.connections.get()
-    if (this.stopping) await this.connections.close()
-    return connection
   }
 
   private scheduleReconnect(): void {
@@ -284,13 +283,15 @@ class RabbitmqQueueConsumer<T> {
     clearTimeout(this.reconnectTimer)
     this.reconnectTimer = undefined
     this.o.connection?.removeListener('close', this.onGivenConnectionClose)
-    await this.attaching?.catch(() => {})
+    // A silent connection (cut network, frozen broker) answers nothing until its heartbeat gives up.
+    const answers = new AnswerBudget(STOP_ANSWER_MS, () => this.o.onError(stopUnanswered(this.o.queue, STOP_ANSWER_MS, !this.o.connection), undefined))
+    await answers.wait(this.attaching)
     const channel = this.channel
-    if (channel && this.consumerTag !== undefined) await channel.cancel(this.consumerTag).catch(() => {})
+    if (channel && this.consumerTag !== undefined) await answers.wait(channel.cancel(this.consumerTag))
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
     this.channel = undefined
-    if (channel) await channel.close().catch(() => {})
-    await this.connections.close()
+    if (channel) await answers.wait(channel.close())
+    await this.connections.close(answers)
   }
 }
 
