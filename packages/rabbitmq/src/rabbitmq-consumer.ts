@@ -8,6 +8,7 @@ import type { RabbitmqConsumerOptions, ResolvedConsumerOptions } from './rabbitm
 import { resolveConsumerOptions } from './rabbitmq-options.js'
 import { declareConsumerTopology } from './rabbitmq-consumer-topology.js'
 import { decodeMessage, type RabbitmqMessage } from './rabbitmq-message.js'
+import { AnswerBudget, CONNECT_TIMEOUT_MS, STOP_ANSWER_MS, stopUnanswered, withConsumerHeartbeat } from './silent-connection.js'
 
 /** A running consumer, as {@link consumeRabbitmq} returns it. */
 export interface RabbitmqConsumer {
@@ -17,7 +18,9 @@ export interface RabbitmqConsumer {
    * channel (and the connection, when the consumer opened it). Messages
    * prefetched but not started go back to the queue. Idempotent. Bounded: a
    * handler that does not settle within `handlerTimeoutMs` counts as failed
-   * and is left running.
+   * and is left running; RabbitMQ gets 5 s in all to answer the cancel and
+   * the closes, after which the consumer's own connection is cut (its unacked
+   * messages are delivered again).
    */
   stop(): Promise<void>
 }
@@ -80,7 +83,7 @@ class RabbitmqQueueConsumer<T> {
   private readonly onGivenConnectionClose = () => this.givenConnectionLost()
 
   constructor(options: ResolvedConsumerOptions<T>) {
-    this.connections = new AmqpConnectionSlot(options.connection, options.url, options.connectionName)
+    this.connections = new AmqpConnectionSlot(options.connection, options.url && withConsumerHeartbeat(options.url), options.connectionName, CONNECT_TIMEOUT_MS)
     this.o = options
     this.reconnectDelay = options.reconnectDelay
     // amqplib connections never re-open: once the user's has closed, retrying
@@ -101,7 +104,9 @@ class RabbitmqQueueConsumer<T> {
   }
 
   private async open(): Promise<void> {
-    const connection = await this.connection()
+    const connection = await this.connections.get()
+    // Stopped meanwhile: close what just opened (createChannel then fails).
+    if (this.stopping) await this.connections.close(new AnswerBudget(STOP_ANSWER_MS))
     let channel: AmqpChannel
     try {
       channel = await connection.createChannel()
@@ -138,12 +143,6 @@ class RabbitmqQueueConsumer<T> {
       throw error
     }
     this.reconnectDelay = this.o.reconnectDelay
-  }
-
-  private async connection(): Promise<AmqpConnection> {
-    const connection = await this.connections.get()
-    if (this.stopping) await this.connections.close()
-    return connection
   }
 
   private scheduleReconnect(): void {
@@ -296,14 +295,16 @@ class RabbitmqQueueConsumer<T> {
     clearTimeout(this.reconnectTimer)
     this.reconnectTimer = undefined
     this.o.connection?.removeListener('close', this.onGivenConnectionClose)
-    await this.attaching?.catch(() => {})
+    // A silent connection (cut network, frozen broker) answers nothing until its heartbeat gives up.
+    const answers = new AnswerBudget(STOP_ANSWER_MS, () => this.report('error', stopUnanswered(this.o.queue, STOP_ANSWER_MS, !this.o.connection)))
+    await answers.wait(this.attaching)
     const channel = this.channel
-    if (channel && this.consumerTag !== undefined) await channel.cancel(this.consumerTag).catch(() => {})
     // Bounded: each handler call gives up after handlerTimeoutMs.
+    if (channel && this.consumerTag !== undefined) await answers.wait(channel.cancel(this.consumerTag))
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
     this.channel = undefined
-    if (channel) await channel.close().catch(() => {})
-    await this.connections.close()
+    if (channel) await answers.wait(channel.close())
+    await this.connections.close(answers)
   }
 
   /** One log line per failure, `err` the error; and the deprecated `onError`, when given. */
