@@ -8,6 +8,8 @@ import type { CompetitorFactory, DrainCompetitor, DrainContext } from './drain-c
 
 /** Each competitor's msg/s per round, with the ratios the figures are made of. */
 export interface DrainRates {
+  /** The competitors, in the order given. */
+  readonly names: readonly string[]
   /** Median msg/s of a competitor. */
   median(name: string): number
   /** Median of the per-round ratios a ÷ b (same rounds, so a slow spell moves both). */
@@ -29,7 +31,7 @@ export interface DrainBenchmarkSpec {
   /** Notes beyond each competitor's own (how the figures are derived). */
   readonly notes?: readonly string[]
   /** The figures for the JSON line, from the rates (rounded: `round` from support/stats). */
-  figures(rates: DrainRates): Record<string, number>
+  figures(rates: DrainRates): Record<string, number | null>
 }
 
 /**
@@ -92,6 +94,7 @@ export function drainBenchmark(spec: DrainBenchmarkSpec): Benchmark {
         })
 
         const result: DrainRates = {
+          names: competitors.map((c) => c.name),
           median: (name) => summarize(rates[name] as number[]).median,
           ratio: (a, b) => pairedRatio(rates[a] as number[], rates[b] as number[]),
         }

@@ -1,50 +1,64 @@
-import type PgBoss from 'pg-boss'
+import type { BenchConfig } from '../../support/config.js'
 import { vacuum } from '../../support/db.js'
-import { startPgBoss } from '../../support/peers/pg-boss-peer.js'
 import type { CompetitorFactory } from '../drain-competitor.js'
 import { untilDone } from '../until-done.js'
+import { pgBoss10 } from './pg-boss-10.js'
 
-const SETTINGS = { batchSize: 5000, workers: 2 }
+const BATCH_SIZE = 5000
+const WORKERS = 2
 const QUEUE = 'send'
 const LOAD_CHUNK = 10_000
 
+/** A fetched job, as the competitor needs it. */
+export interface BossJob {
+  readonly id: string
+  readonly data: { readonly p: unknown; readonly k: string }
+}
+
+/** One pg-boss major, reduced to what the competitor does with it: their APIs differ (insert, exports, polling options). */
+export interface PgBossDriver {
+  readonly version: string
+  /** Work options beyond batchSize that make this version drain fastest. */
+  readonly workNotes: string
+  start(config: BenchConfig, schema: string, queue: string): Promise<void>
+  insert(queue: string, jobs: readonly { data: BossJob['data'] }[]): Promise<void>
+  work(queue: string, batchSize: number, handler: (jobs: readonly BossJob[]) => Promise<void>): Promise<string>
+  offWork(queue: string, id: string): Promise<void>
+  stop(): Promise<void>
+}
+
 /**
- * pg-boss (the version bench/package.json pins) used as an outbox: one job
- * per message, fetched in large batches by work() loops, each batch sent to
- * the destination in one call.
+ * pg-boss used as an outbox: one job per message, fetched in large batches by
+ * work() loops, each batch sent to the destination in one call.
  */
-export function pgBoss(): CompetitorFactory {
+export function pgBoss(options: { readonly driver?: PgBossDriver; readonly suffix?: string } = {}): CompetitorFactory {
+  const driver = options.driver ?? pgBoss10()
   return ({ config, pool, destination, schema }) => {
-    const bossSchema = schema('pgboss')
-    let boss: PgBoss | undefined
-    const started = (): PgBoss => {
-      if (!boss) throw new Error('pg-boss was not started')
-      return boss
-    }
+    const bossSchema = schema(`pgboss_${driver.version.replace(/\W/g, '_')}`)
+    const name = `pg-boss ${driver.version}${options.suffix ?? ''}`
     return {
-      name: 'pg-boss',
-      notes: `pg-boss 10.4.2: ${SETTINGS.workers} work() loops with batchSize ${SETTINGS.batchSize}, each batch sent in one call; no per-key order.`,
+      name,
+      notes: `${name}: ${WORKERS} work() loops with batchSize ${BATCH_SIZE}${driver.workNotes}, each batch sent in one call; no per-key order.`,
       async setUp() {
-        boss = await startPgBoss(config, bossSchema, QUEUE)
+        await driver.start(config, bossSchema, QUEUE)
       },
       async load({ from, count }) {
         await pool.query(`DELETE FROM "${bossSchema}".job`)
         for (let s = from; s < from + count; s += LOAD_CHUNK) {
           const jobs = []
-          for (let g = s; g < Math.min(from + count, s + LOAD_CHUNK); g++) jobs.push({ name: QUEUE, data: { p: { n: g, pad: 'x'.repeat(50) }, k: `key-${g % 100}` } })
-          await started().insert(jobs)
+          for (let g = s; g < Math.min(from + count, s + LOAD_CHUNK); g++) jobs.push({ data: { p: { n: g, pad: 'x'.repeat(50) }, k: `key-${g % 100}` } })
+          await driver.insert(QUEUE, jobs)
         }
         await vacuum(pool, `"${bossSchema}".job`)
       },
       async drain({ topic, count }) {
-        const b = started()
         let done = 0
         const ids: string[] = []
         try {
           await untilDone(async (finish) => {
-            for (let w = 0; w < SETTINGS.workers; w++) {
+            for (let w = 0; w < WORKERS; w++) {
               ids.push(
-                await b.work<{ p: unknown; k: string }>(QUEUE, { batchSize: SETTINGS.batchSize, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+                await driver.work(QUEUE, BATCH_SIZE, async (jobs) => {
                   await destination.send(jobs.map((job) => ({ message_id: job.id, topic, key: job.data.k, payload: JSON.stringify(job.data.p) })))
                   done += jobs.length
                   if (done >= count) finish()
@@ -53,7 +67,7 @@ export function pgBoss(): CompetitorFactory {
             }
           })
         } finally {
-          for (const id of ids) await b.offWork({ id })
+          for (const id of ids) await driver.offWork(QUEUE, id)
         }
         // pg-boss marks a batch completed after its handler returned: wait for
         // that (untimed) before the next load empties the table.
@@ -65,7 +79,7 @@ export function pgBoss(): CompetitorFactory {
         }
       },
       async tearDown() {
-        await boss?.stop({ graceful: false, wait: true }).catch(() => {})
+        await driver.stop().catch(() => {})
       },
     }
   }

@@ -4,14 +4,18 @@ import type { BenchConfig } from '../../support/config.js'
 import { createRedis, deleteRunKeys, streamName } from '../../support/redis.js'
 import type { BareRow, Destination } from '../destination.js'
 
-/** Redis Streams: one stream per round (the topic), one XADD per message, counted with XLEN. */
-export async function redisStreams(config: BenchConfig): Promise<Destination> {
+/**
+ * Redis Streams: one stream per round (the topic), one XADD per message,
+ * counted with XLEN. `ownsRunKeys: false` (a child process sending into the
+ * parent's streams) leaves the run's keys alone on close.
+ */
+export async function redisStreams(config: BenchConfig, options: { readonly ownsRunKeys?: boolean } = {}): Promise<Destination> {
   const admin = createRedis(config)
   // The bare loop's and the peers' client; ioredis sends concurrent commands on one connection.
   const sender = createRedis(config, { autoPipelining: true })
   const clients: Redis[] = [admin, sender]
   return {
-    name: 'a Redis stream',
+    name: 'Redis Streams',
     notes: 'Redis: a stream per round; bare loop and peers send one XADD per message (fields messageId, topic, payload, key), the bare loop as one pipeline per batch, over an auto-pipelining ioredis client; txbox: redisStreamsPublisher({ redis }) (one EVAL per batch).',
     topic: (label) => streamName(config, `drain-${label}`),
     async publisher() {
@@ -34,7 +38,7 @@ export async function redisStreams(config: BenchConfig): Promise<Destination> {
       await admin.del(topic)
     },
     async close() {
-      await deleteRunKeys(admin, config)
+      if (options.ownsRunKeys !== false) await deleteRunKeys(admin, config)
       for (const client of clients) client.disconnect()
     },
   }
