@@ -15,7 +15,7 @@ const NO_BLOCKING = 'txbox, blockKeyOnFailure off'
 export const bullmqRelay = drainBenchmark({
   name: 'bullmq',
   title: 'BullMQ: txbox relay vs a bare addBulk loop',
-  count: { quick: 10_000, full: 100_000 },
+  count: { quick: 10_000, full: 50_000 },
   destination: bullmq,
   competitors: [txboxRelays({ batchSize: BATCH }), txboxRelays({ batchSize: BATCH, blockKeyOnFailure: false, name: NO_BLOCKING }), bareLoop(BATCH)],
   baseline: 'bare loop',

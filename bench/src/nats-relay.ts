@@ -15,7 +15,7 @@ const NO_BLOCKING = 'txbox, blockKeyOnFailure off'
 export const natsRelay = drainBenchmark({
   name: 'nats',
   title: 'NATS JetStream: txbox relay vs a bare pipelined publish loop',
-  count: { quick: 10_000, full: 100_000 },
+  count: { quick: 10_000, full: 50_000 },
   destination: natsJetStream,
   competitors: [txboxRelays({ batchSize: BATCH }), txboxRelays({ batchSize: BATCH, blockKeyOnFailure: false, name: NO_BLOCKING }), bareLoop(BATCH)],
   baseline: 'bare loop',
