@@ -13,6 +13,10 @@ export interface TxboxRelaysOptions {
   readonly blockKeyOnFailure?: boolean
   /** Shown in the table; default "txbox, N relay(s)". */
   readonly name?: string
+  /** Called on each relay before it starts (e.g. to attach metrics); the function it returns after the relay stopped. */
+  readonly attach?: (relay: Relay) => () => void
+  /** Said in the notes after the relay's settings (what `attach` does). */
+  readonly notes?: string
 }
 
 /**
@@ -32,7 +36,7 @@ export function txboxRelays(options: TxboxRelaysOptions): CompetitorFactory {
     const blocking = options.blockKeyOnFailure === undefined ? 'defaults otherwise (per-key order, blockKeyOnFailure on)' : `blockKeyOnFailure: ${options.blockKeyOnFailure}, defaults otherwise`
     return {
       name,
-      notes: `${name}: createRelay({ batchSize: ${options.batchSize} }) with the ${destination.name} publisher, ${blocking}${count > 1 ? `; ${count} relay instances on one pool, each with its own broker connection` : ''}.`,
+      notes: `${name}: createRelay({ batchSize: ${options.batchSize} }) with the ${destination.name} publisher, ${blocking}${count > 1 ? `; ${count} relay instances on one pool, each with its own broker connection` : ''}.${options.notes ? ` ${options.notes}` : ''}`,
       async setUp() {
         // Every txbox variant of the benchmark uses the same outbox: migrate it once.
         await migrate(db, { schema: outboxSchema })
@@ -50,6 +54,7 @@ export function txboxRelays(options: TxboxRelaysOptions): CompetitorFactory {
         const relays: Relay[] = publishers.map((publisher) =>
           createRelay({ db, publisher, schema: outboxSchema, batchSize: options.batchSize, ...(options.blockKeyOnFailure === undefined ? {} : { blockKeyOnFailure: options.blockKeyOnFailure }) }),
         )
+        const detach = options.attach ? relays.map((relay) => (options.attach as (r: Relay) => () => void)(relay)) : []
         let published = 0
         const t0 = performance.now()
         try {
@@ -70,6 +75,7 @@ export function txboxRelays(options: TxboxRelaysOptions): CompetitorFactory {
           // Summed over relays, the time in publish() is no share of one wall clock.
           if (count === 1) usage.drainMs += performance.now() - t0
           await Promise.all(relays.map((r) => r.stop()))
+          for (const undo of detach) undo()
         }
         if (published !== n) throw new Error(`${name} published ${published} of ${n}`)
       },
