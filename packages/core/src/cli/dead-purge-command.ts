@@ -29,7 +29,7 @@ Examples:
     .action(async (flags: DeadPurgeFlags) => {
       const selection = deadSelection('purge', flags)
       if (!flags.yes) throw new CliError(`dead purge: this deletes ${describeSelection(selection)} for good; add --yes to confirm.`, 'usage')
-      const names = tableNamesFor(flags.schema)
+      const names = tableNamesFor(flags)
       const deleted = await withDatabase(flags.databaseUrl, ({ db }) =>
         inDeadLetterTransaction(db, async (trx) => {
           const locked = await lockDeadLetters(trx, names, selection)

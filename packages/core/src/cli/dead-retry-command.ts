@@ -54,7 +54,7 @@ Examples:
       if (selection.kind !== 'ids' && !flags.yes) {
         throw new CliError(`dead retry: this re-publishes ${describeSelection(selection)}; add --yes to confirm.`, 'usage')
       }
-      const names = tableNamesFor(flags.schema)
+      const names = tableNamesFor(flags)
       const { locked, moved } = await withDatabase(flags.databaseUrl, ({ db }) =>
         inDeadLetterTransaction(db, async (trx) => {
           const locked = await lockDeadLetters(trx, names, selection)

@@ -1,9 +1,11 @@
 import { InvalidMessageError } from '../errors/invalid-message-error.js'
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error.js'
 import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
-import { rejectUnknownOptions, resolveTableNames, type TableOptions } from '../schema/table-names.js'
+import type { OptionDeclaration } from '../options/option-declaration.js'
+import { integer, oneOf } from '../options/option-kinds.js'
+import { resolveOptions } from '../options/resolve-options.js'
+import { resolveTableNames, TABLE_OPTIONS, type TableOptions } from '../schema/table-names.js'
 import { isKysely, isPgClient, type PgClientLike, runSql, type SqlRunner } from '../sql-executor.js'
 import { findScope } from '../transaction/transaction-scope.js'
 import { insertMessages, type NotifyMode } from './insert-messages.js'
@@ -28,8 +30,6 @@ export interface EnqueueOptions extends TableOptions {
   notify?: NotifyMode
 }
 
-const OPTION_NAMES = ['maxPayloadBytes', 'notify']
-const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
 /**
  * The largest `maxPayloadBytes` accepted. A jsonb value holds at most 256 MiB,
  * and its binary form can take 6 times the JSON text (measured: `[0,0,…]`
@@ -37,6 +37,23 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
  * fits. Brokers refuse far less by default (RabbitMQ 4: 16 MiB).
  */
 const MAX_PAYLOAD_BYTES_LIMIT = 32 * 1024 * 1024
+
+/** The options of {@link enqueueOnCommit}, declared once. */
+export const ENQUEUE_OPTIONS = {
+  maxPayloadBytes: integer({
+    min: 1,
+    max: MAX_PAYLOAD_BYTES_LIMIT,
+    maxNote: "32 MiB, what PostgreSQL's jsonb surely holds",
+    default: 1024 * 1024,
+    description: 'Largest accepted payload, in bytes of JSON text.',
+    hint: 'Store larger data in your own table or object storage and enqueue a reference to it.',
+  }),
+  notify: oneOf<NotifyMode, { default: 'after-commit'; description: string }>(['after-commit', 'in-transaction', false], {
+    default: 'after-commit',
+    description: 'How relays learn about the new messages (they also poll, so this only changes latency).',
+  }),
+  ...TABLE_OPTIONS,
+} as const satisfies Record<keyof EnqueueOptions, OptionDeclaration<any>>
 /**
  * The most JSON (payloads and headers, in UTF-8 bytes) one call inserts. An
  * array travels as text[] literals, which escape each quote and backslash (up
@@ -65,19 +82,8 @@ export async function enqueueOnCommit(
   messages: OutboxMessageInput | readonly OutboxMessageInput[],
   options: EnqueueOptions = {},
 ): Promise<string[]> {
-  rejectUnknownOptions('enqueueOnCommit', options, OPTION_NAMES)
-  const names = resolveTableNames(options)
-  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
-  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
-    throw new InvalidOptionError(
-      'maxPayloadBytes',
-      `enqueueOnCommit: maxPayloadBytes must be a positive integer of at most ${MAX_PAYLOAD_BYTES_LIMIT} (32 MiB, what PostgreSQL's jsonb surely holds), got ${String(options.maxPayloadBytes)}. Store larger data in your own table or object storage and enqueue a reference to it.`,
-    )
-  }
-  const notify = options.notify ?? 'after-commit'
-  if (notify !== 'after-commit' && notify !== 'in-transaction' && notify !== false) {
-    throw new InvalidOptionError('notify', `enqueueOnCommit: notify must be 'after-commit', 'in-transaction' or false, got ${JSON.stringify(notify)}.`)
-  }
+  const { maxPayloadBytes, notify, ...tables } = resolveOptions('enqueueOnCommit', ENQUEUE_OPTIONS, options)
+  const names = resolveTableNames(tables)
 
   const list = Array.isArray(messages) ? (messages as readonly OutboxMessageInput[]) : [messages as OutboxMessageInput]
   if (Array.isArray(messages) && list.length > MAX_BATCH) {

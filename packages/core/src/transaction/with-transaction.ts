@@ -1,11 +1,12 @@
 import type { ControlledTransaction, Kysely, Transaction } from 'kysely'
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
-import { isKysely } from '../sql-executor.js'
+import { requireKysely } from '../options/database-option.js'
+import { callback } from '../options/option-kinds.js'
+import { checkValue, resolveOptions } from '../options/resolve-options.js'
 import { currentScope, findScope, type Hook, registerScope, TransactionScope } from './transaction-scope.js'
-import { ISOLATION_LEVELS, type TransactionOptions } from './transaction-options.js'
+import { TRANSACTION_OPTIONS, type TransactionOptions } from './transaction-options.js'
 
-const OPTION_NAMES = ['isolationLevel', 'accessMode', 'onHookError']
+const TRANSACTION_FUNCTION = callback()({ required: true, expected: 'an async function receiving the transaction', description: 'Runs in the transaction.' })
 
 /**
  * Runs `fn` in a transaction and returns its result.
@@ -33,13 +34,9 @@ export async function withTransaction<DB, T>(
   fn: (trx: Transaction<DB>) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  validateOptions(options)
-  if (!isKysely(db)) {
-    throw new InvalidOptionError('db', 'withTransaction(db, fn): db must be a Kysely instance (new Kysely({ dialect: new PostgresDialect({ pool }) })).')
-  }
-  if (typeof fn !== 'function') {
-    throw new InvalidOptionError('fn', 'withTransaction(db, fn): fn must be an async function receiving the transaction.')
-  }
+  resolveOptions('withTransaction', TRANSACTION_OPTIONS, options)
+  requireKysely('withTransaction(db, fn)', db)
+  checkValue('withTransaction(db, fn)', 'fn', TRANSACTION_FUNCTION, fn)
   const parent = findScope(db)
   if (parent) return inSavepoint(parent, fn as (trx: Transaction<any>) => Promise<T>)
   if (db.isTransaction) {
@@ -128,28 +125,5 @@ async function runHooks(hooks: readonly Hook[], onHookError: (error: unknown) =>
         // An error handler that throws must not break the remaining hooks.
       }
     }
-  }
-}
-
-function validateOptions(options: TransactionOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', 'withTransaction(db, fn, options): options must be an object.')
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key)) {
-      throw new InvalidOptionError(key, `withTransaction: unknown option "${key}". Known options: ${OPTION_NAMES.join(', ')}.`)
-    }
-  }
-  if (options.isolationLevel !== undefined && !ISOLATION_LEVELS.includes(options.isolationLevel)) {
-    throw new InvalidOptionError(
-      'isolationLevel',
-      `withTransaction: isolationLevel must be one of ${ISOLATION_LEVELS.map((l) => `'${l}'`).join(', ')}; got ${JSON.stringify(options.isolationLevel)}.`,
-    )
-  }
-  if (options.accessMode !== undefined && options.accessMode !== 'read only' && options.accessMode !== 'read write') {
-    throw new InvalidOptionError('accessMode', `withTransaction: accessMode must be 'read only' or 'read write'.`)
-  }
-  if (options.onHookError !== undefined && typeof options.onHookError !== 'function') {
-    throw new InvalidOptionError('onHookError', 'withTransaction: onHookError must be a function (error) => void.')
   }
 }
