@@ -1,11 +1,10 @@
 import { createRelay, migrate } from '@txbox/core'
-import { claimBatchParams, claimBatchSql } from '../../packages/core/src/relay/claim-batch.js'
-import { resolveTableNames } from '../../packages/core/src/schema/table-names.js'
 import type { Benchmark, BenchmarkResult } from './support/benchmark.js'
 import type { BenchConfig } from './support/config.js'
 import { createPool, dropSchema, formatBytes, kyselyOn, relationSizes, schemaName, vacuum } from './support/db.js'
 import { instantPublisher } from './support/instant-publisher.js'
 import { fillOutbox } from './support/outbox-fill.js'
+import { claimStatement } from './support/relay-statements.js'
 import { formatNumber, quantile, round } from './support/stats.js'
 import type { ResultTable } from './support/table.js'
 
@@ -33,19 +32,18 @@ export const backlogScaling: Benchmark = {
     const schema = schemaName(config, 'backlog')
     const pool = createPool(config, 3, schema)
     const db = kyselyOn(pool)
-    const names = resolveTableNames({ schema })
-    const outbox = names.quoted.outbox
-    const claimSql = claimBatchSql(names, true)
-    // The relay's own parameters (its defaults, batch and lanes as above, no waves).
-    const claimOptions = {
+    // The relay's own statement and parameters (its defaults, batch and lanes as above, no waves).
+    const claim = claimStatement(schema, {
       batchSize: BATCH_SIZE,
       perLane: BATCH_SIZE,
       lanesPerClaim: LANES_PER_CLAIM,
       blockKeyOnFailure: true,
       idleTimeoutMs: 60_000,
       statementTimeoutMs: 60_000,
-    }
-    const claimParams = (rotation: number) => claimBatchParams(names, claimOptions, rotation)
+    })
+    const outbox = claim.table
+    const claimSql = claim.text
+    const claimParams = claim.params
     const rows: string[][] = []
     const details: string[] = []
     const figures: Record<string, number> = {}
