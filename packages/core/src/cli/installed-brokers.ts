@@ -15,7 +15,7 @@ export interface InstalledBrokers {
  * The broker descriptors of the adapters installed in the user's project
  * (`cwd`): every `@txbox/*` package whose package.json says
  * `"txbox": { "broker": true }`, imported from the project, with its
- * exported `broker`. The core knows no adapter: a new one is found the same
+ * exported `broker` (only those whose listed `schemes` hold `scheme`). The core knows no adapter: a new one is found the same
  * way. Nearer node_modules folders come first, as Node resolves them. The
  * search stops at the first adapter that serves `scheme` (`'redis:'`): each
  * import loads a broker client, which costs a CLI start.
@@ -30,7 +30,10 @@ export async function findInstalledBrokers(scheme: string, cwd = process.cwd()):
     if (!existsSync(scope)) continue
     for (const name of readdirSync(scope).sort()) {
       const packageName = `@txbox/${name}`
-      if (seen.has(packageName) || !declaresBroker(path.join(scope, name, 'package.json'))) continue
+      if (seen.has(packageName)) continue
+      const declared = declaredBroker(path.join(scope, name, 'package.json'))
+      // An adapter that lists its schemes is imported only for them: each import loads a broker client.
+      if (!declared || (declared.schemes && !declared.schemes.includes(scheme))) continue
       seen.add(packageName)
       try {
         const adapter = await importFromProject(packageName, 'the broker URL', `npm install ${packageName}`, cwd)
@@ -46,12 +49,18 @@ export async function findInstalledBrokers(scheme: string, cwd = process.cwd()):
   return { brokers, failed }
 }
 
-function declaresBroker(manifestPath: string): boolean {
+/**
+ * What an adapter's package.json says: `"txbox": { "broker": true, "schemes": ["nats:"] }`.
+ * `schemes` is optional (without it the adapter is imported to ask its descriptor).
+ */
+export function declaredBroker(manifestPath: string): { readonly schemes: readonly string[] | undefined } | undefined {
   try {
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { txbox?: { broker?: unknown } }
-    return manifest.txbox?.broker === true
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { txbox?: { broker?: unknown; schemes?: unknown } }
+    if (manifest.txbox?.broker !== true) return undefined
+    const { schemes } = manifest.txbox
+    return { schemes: Array.isArray(schemes) && schemes.every((s) => typeof s === 'string') ? schemes : undefined }
   } catch {
-    return false
+    return undefined
   }
 }
 
