@@ -20,7 +20,8 @@ function documentedNames(apiPage: string, packageName: string): string[] {
   const start = apiPage.indexOf(`## \`${packageName}\``)
   if (start < 0) return []
   const next = apiPage.indexOf('\n## ', start + 1)
-  const section = apiPage.slice(start, next < 0 ? undefined : next)
+  // The generated option tables (docs/option-tables.ts) list options, not exports.
+  const section = apiPage.slice(start, next < 0 ? undefined : next).replace(/<!-- BEGIN GENERATED OPTIONS[\s\S]*?<!-- END GENERATED OPTIONS -->/g, '')
   return [...section.matchAll(/^\| `([A-Za-z_$][\w$]*)` \|/gm)].map((m) => m[1]!)
 }
 

@@ -160,6 +160,15 @@ const THIRD_PARTY: Record<string, string> = {
   '@nats-io/jetstream': 'packages/nats',
   fastify: 'examples/http-app',
   'prom-client': 'packages/prometheus',
+  // The ORMs of docs/orms/, from the package whose tests run them.
+  '@prisma/adapter-pg': 'test',
+  'drizzle-orm': 'test',
+  postgres: 'test',
+  typeorm: 'test',
+  knex: 'test',
+  '@mikro-orm/core': 'test',
+  '@mikro-orm/postgresql': 'test',
+  sequelize: 'test',
 }
 
 /**

@@ -2,7 +2,9 @@ import { defineConfig } from 'tsup'
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    // adapter: the subpath @txbox/core/adapter. One build, so both entries
+    // share one chunk: one InvalidOptionError class, whichever entry throws it.
+    entry: { index: 'src/index.ts', adapter: 'src/adapter.ts' },
     // ESM only: CommonJS users load it with require() (require(esm), Node
     // 20.19+). One copy of the module means one transaction scope
     // (AsyncLocalStorage) and one set of error classes, whatever mix of

@@ -1,9 +1,20 @@
 import { InvalidOptionError, processOnce } from '@txbox/core'
+import { callback, checkValue, PROCESS_ONCE_OPTIONS, resolveOptions } from '@txbox/core/adapter'
 import type { Job } from 'bullmq'
 import type { Kysely } from 'kysely'
 import type { ProcessOnceJobHandler, WithProcessOnceOptions } from './bullmq-config.js'
 
-const OPTION_NAMES = ['messageId', 'consumer', 'schema', 'outboxTable', 'deadTable', 'inboxTable', 'isolationLevel', 'onHookError']
+/** The options of {@link withProcessOnce}: processOnce's, and how to find a job's message id. */
+export const WITH_PROCESS_ONCE_OPTIONS = {
+  messageId: callback<(job: Job) => string>()({
+    expected: 'a function (job) => the stable id of its message',
+    defaultText: 'the job id',
+    description: "The stable id to record for a job (a job BullMQ numbered itself is refused).",
+  }),
+  ...PROCESS_ONCE_OPTIONS,
+} as const
+
+const HANDLER = callback()({ required: true, expected: 'an async function (job, trx, { token, signal })', description: 'The job handler.' })
 
 /**
  * Wraps a job handler into a BullMQ processor that runs it at most once per
@@ -25,17 +36,10 @@ export function withProcessOnce<DB, T = any, R = any>(
   handler: ProcessOnceJobHandler<DB, T, R>,
   options: WithProcessOnceOptions<T, R> = {},
 ): (job: Job<T, R>, token?: string, signal?: AbortSignal) => Promise<R | undefined> {
-  if (typeof handler !== 'function') {
-    throw new InvalidOptionError('handler', 'withProcessOnce(db, handler, options): handler must be an async function (job, trx, { token, signal }).')
-  }
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'withProcessOnce: options must be an object.')
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(name)) throw new InvalidOptionError(name, `withProcessOnce: unknown option "${name}". Known options: ${OPTION_NAMES.join(', ')}.`)
-  }
+  checkValue('withProcessOnce(db, handler, options)', 'handler', HANDLER, handler)
+  resolveOptions('withProcessOnce', WITH_PROCESS_ONCE_OPTIONS, options)
+  // processOnce resolves its own options again, as given.
   const { messageId: messageIdOf, ...processOnceOptions } = options
-  if (messageIdOf !== undefined && typeof messageIdOf !== 'function') {
-    throw new InvalidOptionError('messageId', 'withProcessOnce: messageId must be a function (job) => the stable id of its message.')
-  }
 
   return async (job, token, signal) => {
     const messageId = messageIdOf ? messageIdOf(job) : defaultMessageId(job)

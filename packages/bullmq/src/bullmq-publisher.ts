@@ -1,17 +1,17 @@
-import { consoleLogger, InvalidOptionError, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
+import type { OutboxMessage, Publisher, PublishResult } from '@txbox/core'
+import { resolveOptions } from '@txbox/core/adapter'
 import type { JobsOptions, Queue } from 'bullmq'
 import type { BullmqPublisherOptions } from './bullmq-config.js'
-import { nonEmptyString, rejectUnknownOptions, stringOrFunction } from './check-options.js'
 import { BullmqAddError } from './errors/bullmq-add-error.js'
 import { BullmqJobIdError } from './errors/bullmq-job-id-error.js'
 import { jobIdProblem } from './job-id.js'
 import { CheckedJob } from './job-check.js'
 import { buildJobOptions, shortRetention } from './job-options.js'
+import { PUBLISHER_OPTIONS } from './publisher-options.js'
 import { QueuePool } from './queue-pool.js'
 import { isTransportError } from './transport-error.js'
 
 const WHERE = 'bullmqPublisher'
-const OPTION_NAMES = ['connection', 'queue', 'jobName', 'jobOptions', 'prefix', 'logger']
 
 type NameOf = (message: OutboxMessage) => string
 
@@ -51,18 +51,9 @@ interface PendingJob {
  * `connection` stays open.
  */
 export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
-  rejectUnknownOptions(WHERE, options, OPTION_NAMES)
-  const { connection, jobOptions } = options
-  if (connection === null || typeof connection !== 'object') {
-    throw new InvalidOptionError('connection', `${WHERE}: connection must be an ioredis client or BullMQ connection options ({ host, port }), as given to a BullMQ Queue.`)
-  }
-  if (jobOptions !== undefined && typeof jobOptions !== 'function') {
-    throw new InvalidOptionError('jobOptions', `${WHERE}: jobOptions must be a function (message) => BullMQ job options.`)
-  }
-  const queueOf = nameResolver('queue', options.queue)
-  const jobNameOf = nameResolver('jobName', options.jobName)
-  const prefix = options.prefix === undefined ? undefined : nonEmptyString(WHERE, 'prefix', options.prefix)
-  const logger = options.logger ?? consoleLogger
+  const { connection, jobOptions, prefix, logger, ...names } = resolveOptions(WHERE, PUBLISHER_OPTIONS, options)
+  const queueOf = nameResolver(names.queue)
+  const jobNameOf = nameResolver(names.jobName)
   const pool = new QueuePool(connection, prefix, logger)
   let warnedRetention = false
   let closed = false
@@ -195,8 +186,7 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
   }
 }
 
-function nameResolver(option: 'queue' | 'jobName', value: unknown): NameOf {
-  const resolved = stringOrFunction<NameOf>(WHERE, option, value)
+function nameResolver(resolved: string | NameOf | undefined): NameOf {
   if (resolved === undefined) return (m) => m.topic
   if (typeof resolved === 'function') return resolved
   return () => resolved

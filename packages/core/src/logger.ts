@@ -1,3 +1,5 @@
+import { hasMethods, shape } from './options/option-kinds.js'
+
 /**
  * A logger txbox writes to. pino fits as it is (`logger: pino()`), and so does
  * any logger with these four methods taking an object and a message.
@@ -26,3 +28,11 @@ export const consoleLogger: Logger = {
   warn: (fields, message) => console.warn(message, fields),
   error: (fields, message) => console.error(message, fields),
 }
+
+/** The `logger` option of the relay and the consumer helpers (add your own default). */
+export const LOGGER_OPTION = shape<Logger>()({
+  type: 'Logger',
+  description: 'Where txbox logs; pino fits.',
+  expected: 'a logger with debug, info, warn and error methods (pino fits)',
+  test: (value) => hasMethods(value, 'debug', 'info', 'warn', 'error'),
+})

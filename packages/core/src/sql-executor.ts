@@ -1,5 +1,4 @@
 import { CompiledQuery, type Kysely } from 'kysely'
-import { InvalidOptionError } from './errors/invalid-option-error.js'
 
 /**
  * The part of a node-postgres client txbox uses (a `pg.Client` or a
@@ -21,13 +20,6 @@ export function isKysely(value: unknown): value is Kysely<any> {
     typeof (value as Kysely<any>).executeQuery === 'function' &&
     typeof (value as Kysely<any>).isTransaction === 'boolean'
   )
-}
-
-/** Throws InvalidOptionError unless `db` is a Kysely instance. `where` names the call, e.g. `migrate(db)`. */
-export function requireKysely(where: string, db: unknown): asserts db is Kysely<any> {
-  if (!isKysely(db)) {
-    throw new InvalidOptionError('db', `${where}: db must be a Kysely instance on your PostgreSQL database (new Kysely({ dialect: new PostgresDialect({ pool }) })), got ${db === null ? 'null' : typeof db}.`)
-  }
 }
 
 export function isPgClient(value: unknown): value is PgClientLike {

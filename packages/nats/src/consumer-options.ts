@@ -1,27 +1,68 @@
 import { consoleLogger, InvalidOptionError, type Logger } from '@txbox/core'
-import { integer, natsConnection, nonEmptyString, rejectUnknownOptions } from './check-options.js'
+import { adapt, callback, integer, LOGGER_OPTION, MAX_TIMER_MS, type OptionDeclaration, Rejection, resolveOptions, text } from '@txbox/core/adapter'
+import { CONNECTION_OPTION } from './connection-option.js'
 import type { ConsumeNatsOptions, NatsHandler } from './nats-config.js'
 import type { NatsMessage } from './nats-message.js'
 import { subjectProblem } from './nats-subject.js'
 import type { NatsConnectionLike } from './nats-types.js'
 
 const WHERE = 'consumeNats'
-const OPTION_NAMES = [
-  'connection',
-  'stream',
-  'durable',
-  'filterSubject',
-  'handler',
-  'count',
-  'fetchWaitMs',
-  'ackWaitMs',
-  'handlerTimeoutMs',
-  'retryDelayMs',
-  'maxDeliveries',
-  'deadLetterSubject',
-  'wrap',
-  'logger',
-]
+
+/** Stream and consumer names: JetStream refuses these characters in them (they become subject tokens of its API). */
+const NAME_PROBLEM = /[\s.*>/\\]/
+
+/** A stream or consumer name JetStream takes. */
+function jetStreamName(option: 'stream' | 'durable', description: string): OptionDeclaration<string> {
+  const declaration = text({ required: true, description })
+  return {
+    ...declaration,
+    accept: (value) => {
+      const accepted = declaration.accept(value)
+      if (typeof accepted === 'string' && NAME_PROBLEM.test(accepted)) {
+        throw new InvalidOptionError(option, `${WHERE}: ${option} "${accepted}" is not a JetStream name: no whitespace, dots, *, >, / or \\.`)
+      }
+      return accepted
+    },
+  }
+}
+
+/** The options of {@link consumeNats}, declared once (checked by resolveOptions, shown in docs/api.md). */
+export const CONSUMER_OPTIONS = {
+  connection: CONNECTION_OPTION,
+  stream: jetStreamName('stream', 'The JetStream stream to read; it must exist.'),
+  durable: jetStreamName('durable', 'The durable pull consumer, created if missing; its position survives restarts.'),
+  filterSubject: {
+    ...text({ defaultText: 'every subject', description: 'Only messages whose subject matches this filter (wildcards allowed).' }),
+    accept: (value: unknown) => (typeof value === 'string' && value !== '' && !/\s/.test(value) ? value : new Rejection('a NATS subject filter without whitespace')),
+  } satisfies OptionDeclaration<string | undefined>,
+  handler: callback<NatsHandler<any>>()({
+    required: true,
+    expected: 'a function (message) => Promise<void>',
+    description: 'Called once per message, one message at a time, in stream order.',
+  }),
+  count: integer({ min: 1, max: 10_000, default: 10, description: 'Most messages pulled per request.' }),
+  // nats.js refuses pull requests that expire sooner.
+  fetchWaitMs: integer({ min: 1000, max: MAX_TIMER_MS, unit: 'ms', default: 2000, description: 'How long one pull request waits for messages (at least 1000, the nats.js minimum).' }),
+  ackWaitMs: integer({ min: 300, max: MAX_TIMER_MS, unit: 'ms', default: 30_000, description: "JetStream's ack wait: a message not acknowledged for that long is delivered again." }),
+  handlerTimeoutMs: integer({ min: 1, max: MAX_TIMER_MS, unit: 'ms', default: 30_000, description: 'How long one handler call (with wrap) may take before its signal aborts.' }),
+  retryDelayMs: integer({ min: 0, max: MAX_TIMER_MS, unit: 'ms', default: 1000, description: 'How long JetStream waits before delivering a failed message again (a delayed nak).' }),
+  maxDeliveries: integer({ min: 1, max: 1_000_000, default: 5, description: 'Deliveries after which a failing message is published to deadLetterSubject and terminated.' }),
+  deadLetterSubject: {
+    ...text({ defaultText: 'txbox.dead.<stream>.<durable>', description: 'Where messages that keep failing (or cannot be decoded) are published.' }),
+    accept: (value: unknown) => {
+      if (typeof value !== 'string' || value === '') return new Rejection('a non-empty string')
+      const problem = subjectProblem(value)
+      return problem ? new Rejection(`a subject NATS can publish to (${problem})`) : value
+    },
+  } satisfies OptionDeclaration<string | undefined>,
+  wrap: callback<(message: NatsMessage<any>, run: () => Promise<void>) => Promise<unknown>>()({
+    expected: 'a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run)',
+    defaultText: 'none',
+    description: 'Runs around each handler call, e.g. to skip duplicates with the inbox.',
+  }),
+  // Warnings and errors (a failed handler, a dead letter, a NATS error) must not go unseen.
+  logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings and errors to the console)' }),
+} as const satisfies Record<keyof ConsumeNatsOptions, OptionDeclaration<any>>
 
 /** The options of {@link consumeNats}, checked once, defaults filled in. */
 export interface ResolvedConsumerOptions<T> {
@@ -41,55 +82,15 @@ export interface ResolvedConsumerOptions<T> {
   readonly logger: Logger
 }
 
-/** Stream and consumer names: JetStream refuses these characters in them (they become subject tokens of its API). */
-const NAME_PROBLEM = /[\s.*>/\\]/
-
 export function resolveConsumerOptions<T>(options: ConsumeNatsOptions<T>): ResolvedConsumerOptions<T> {
-  rejectUnknownOptions(WHERE, options, OPTION_NAMES)
-  const connection = natsConnection(WHERE, options.connection)
-  if (typeof options.handler !== 'function') {
-    throw new InvalidOptionError('handler', `${WHERE}: handler must be a function (message) => Promise<void>.`)
-  }
-  if (options.wrap !== undefined && typeof options.wrap !== 'function') {
-    throw new InvalidOptionError('wrap', `${WHERE}: wrap must be a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run).`)
-  }
-  const stream = name('stream', options.stream)
-  const durable = name('durable', options.durable)
-  const filterSubject = options.filterSubject === undefined ? undefined : nonEmptyString(WHERE, 'filterSubject', options.filterSubject)
-  if (filterSubject !== undefined && /[\s]/.test(filterSubject)) {
-    throw new InvalidOptionError('filterSubject', `${WHERE}: filterSubject "${filterSubject}" contains whitespace; NATS subjects cannot.`)
-  }
-  const deadLetterSubject =
-    options.deadLetterSubject === undefined ? `txbox.dead.${stream}.${durable}` : nonEmptyString(WHERE, 'deadLetterSubject', options.deadLetterSubject)
+  const resolved = resolveOptions(WHERE, CONSUMER_OPTIONS, options)
+  const deadLetterSubject = resolved.deadLetterSubject ?? `txbox.dead.${resolved.stream}.${resolved.durable}`
   const problem = subjectProblem(deadLetterSubject)
   if (problem) throw new InvalidOptionError('deadLetterSubject', `${WHERE}: deadLetterSubject "${deadLetterSubject}" cannot be published to: ${problem}.`)
-  if (options.logger !== undefined && (options.logger === null || typeof options.logger.warn !== 'function' || typeof options.logger.error !== 'function')) {
-    throw new InvalidOptionError('logger', `${WHERE}: logger must have debug, info, warn and error methods (pino fits).`)
-  }
   return {
-    connection,
-    stream,
-    durable,
-    filterSubject,
-    handler: options.handler,
-    count: integer(WHERE, 'count', options.count, 10, 1, 10_000),
-    // nats.js refuses pull requests that expire sooner.
-    fetchWaitMs: integer(WHERE, 'fetchWaitMs', options.fetchWaitMs, 2000, 1000),
-    ackWaitMs: integer(WHERE, 'ackWaitMs', options.ackWaitMs, 30_000, 300),
-    handlerTimeoutMs: integer(WHERE, 'handlerTimeoutMs', options.handlerTimeoutMs, 30_000, 1),
-    retryDelayMs: integer(WHERE, 'retryDelayMs', options.retryDelayMs, 1000, 0),
-    maxDeliveries: integer(WHERE, 'maxDeliveries', options.maxDeliveries, 5, 1, 1_000_000),
+    ...resolved,
+    handler: resolved.handler as NatsHandler<T>,
+    wrap: resolved.wrap as ResolvedConsumerOptions<T>['wrap'],
     deadLetterSubject,
-    wrap: options.wrap,
-    // Warnings and errors (a failed handler, a dead letter, a NATS error) must not go unseen.
-    logger: options.logger ?? consoleLogger,
   }
-}
-
-function name(option: string, value: unknown): string {
-  const text = nonEmptyString(WHERE, option, value)
-  if (NAME_PROBLEM.test(text)) {
-    throw new InvalidOptionError(option, `${WHERE}: ${option} "${text}" is not a JetStream name: no whitespace, dots, *, >, / or \\.`)
-  }
-  return text
 }

@@ -1,7 +1,8 @@
 import { InvalidOptionError, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
+import { integer, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, textOrCallback } from '@txbox/core/adapter'
 import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream'
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node'
-import { integer, natsConnection, rejectUnknownOptions } from './check-options.js'
+import { CONNECTION_OPTION } from './connection-option.js'
 import { NatsPublishError, type NatsPublishFailure } from './errors/nats-publish-error.js'
 import type { NatsPublisherOptions } from './nats-config.js'
 import { type EncodedMessage, encodeMessage } from './nats-message.js'
@@ -9,8 +10,13 @@ import { subjectProblem } from './nats-subject.js'
 import { describe, publishFailure, TRANSPORT_FAILURES } from './publish-failure.js'
 
 const WHERE = 'natsPublisher'
-const OPTION_NAMES = ['connection', 'subject', 'ackTimeoutMs']
-const DEFAULT_ACK_TIMEOUT_MS = 5000
+
+/** The options of {@link natsPublisher}, declared once (checked by resolveOptions, shown in docs/api.md). */
+export const PUBLISHER_OPTIONS = {
+  connection: CONNECTION_OPTION,
+  subject: subjectOption(),
+  ackTimeoutMs: integer({ min: 1, max: MAX_TIMER_MS, unit: 'ms', default: 5000, description: "How long to wait for each message's PubAck (the nats.js default)." }),
+} as const satisfies Record<keyof NatsPublisherOptions, OptionDeclaration<any>>
 
 type SubjectOf = (message: OutboxMessage) => string
 
@@ -50,10 +56,8 @@ interface Prepared {
  * `close()` does nothing to the connection: it is yours, close it yourself.
  */
 export function natsPublisher(options: NatsPublisherOptions): Publisher {
-  rejectUnknownOptions(WHERE, options, OPTION_NAMES)
-  const connection = natsConnection(WHERE, options.connection)
-  const subjectOf = resolveSubject(options.subject)
-  const ackTimeoutMs = integer(WHERE, 'ackTimeoutMs', options.ackTimeoutMs, DEFAULT_ACK_TIMEOUT_MS, 1)
+  const { connection, subject, ackTimeoutMs } = resolveOptions(WHERE, PUBLISHER_OPTIONS, options)
+  const subjectOf: SubjectOf = subject === undefined ? (m) => m.topic : typeof subject === 'function' ? subject : () => subject
   let js: JetStreamClient | undefined
 
   return {
@@ -186,13 +190,23 @@ function failed(reason: NatsPublishFailure, message: OutboxMessage, subject: str
   return { ok: false, error }
 }
 
-function resolveSubject(subject: NatsPublisherOptions['subject']): SubjectOf {
-  if (subject === undefined) return (m) => m.topic
-  if (typeof subject === 'function') return subject
-  if (typeof subject !== 'string') throw new InvalidOptionError('subject', `${WHERE}: subject must be a subject (a string) or a function (message) => string.`)
-  const problem = subjectProblem(subject)
-  if (problem) throw new InvalidOptionError('subject', `${WHERE}: subject "${clip(subject)}" cannot be published to: ${problem}.`)
-  return () => subject
+/** A subject NATS can publish to, or a function of the message (whose subjects are checked per message). */
+function subjectOption() {
+  const declaration = textOrCallback<SubjectOf>()({
+    signature: '(message) => string',
+    defaultText: 'the topic',
+    description: 'The subject each message is published to (a JetStream stream must capture it): fixed, or a function of the message.',
+  })
+  return {
+    ...declaration,
+    accept: (value: unknown) => {
+      const accepted = declaration.accept(value)
+      if (typeof accepted !== 'string') return accepted
+      const problem = subjectProblem(accepted)
+      if (problem) throw new InvalidOptionError('subject', `${WHERE}: subject "${clip(accepted)}" cannot be published to: ${problem}.`)
+      return accepted
+    },
+  }
 }
 
 function clip(text: string): string {

@@ -3,7 +3,8 @@ import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOption
 import { AmqpConnectionSlot } from './connect-amqp.js'
 import { type EncodedMessage, encodeMessage } from './encode-message.js'
 import { RabbitmqPublishError, type RabbitmqPublishFailure } from './errors/rabbitmq-publish-error.js'
-import { type RabbitmqPublisherOptions, type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbitmq-config.js'
+import type { RabbitmqPublisherOptions, ResolvedPublisherOptions } from './rabbitmq-config.js'
+import { resolvePublisherOptions } from './rabbitmq-options.js'
 
 /**
  * A {@link Publisher} for RabbitMQ, on one confirm channel.

@@ -1,27 +1,47 @@
 import { consoleLogger, InvalidOptionError, type Logger } from '@txbox/core'
-import { nonEmptyString, positiveInteger, rejectUnknownOptions } from './check-options.js'
+import { adapt, callback, hasMethods, integer, LOGGER_OPTION, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, shape, text } from '@txbox/core/adapter'
 import type { ConsumeRedisStreamOptions, RedisConsumerClient, RedisStreamHandler, RedisStreamMessage } from './redis-config.js'
 
 const WHERE = 'consumeRedisStream'
-const OPTION_NAMES = [
-  'redis',
-  'stream',
-  'group',
-  'consumer',
-  'handler',
-  'count',
-  'blockMs',
-  'claimIdleMs',
-  'handlerTimeoutMs',
-  'maxDeliveries',
-  'deadLetterStream',
-  'startId',
-  'wrap',
-  'logger',
-]
 const DEFAULT_HANDLER_TIMEOUT_MS = 30_000
-/** setTimeout's limit (about 24.8 days): a longer delay fires at once. */
-const MAX_TIMER_MS = 2_147_483_647
+const milliseconds = { min: 1, max: MAX_TIMER_MS, unit: 'ms', maxNote: 'about 24.8 days' } as const
+
+/** The options of {@link consumeRedisStream}, declared once (checked by resolveOptions, shown in docs/api.md). */
+export const CONSUMER_OPTIONS = {
+  redis: shape<RedisConsumerClient>()({
+    type: 'ioredis Redis',
+    required: true,
+    description: 'Your ioredis client (never quit by stop()); the consumer reads on a duplicate of its own.',
+    expected: 'an ioredis 5 client (new Redis(url))',
+    test: (value) => hasMethods(value, 'call', 'callBuffer', 'duplicate'),
+  }),
+  stream: text({ required: true, description: 'The stream to read.' }),
+  group: text({ required: true, description: 'The consumer group; created (with the stream, if missing) at start.' }),
+  consumer: text({ required: true, description: "This consumer's name within the group; keep it stable across restarts." }),
+  handler: callback<RedisStreamHandler<any>>()({
+    required: true,
+    expected: 'a function (message) => Promise<void>',
+    description: 'Called once per entry, one entry at a time, in stream order.',
+  }),
+  count: integer({ min: 1, default: 10, description: 'Most entries read per XREADGROUP / XAUTOCLAIM.' }),
+  blockMs: integer({ min: 1, unit: 'ms', default: 2000, description: 'How long one XREADGROUP waits for new entries.' }),
+  claimIdleMs: integer({ ...milliseconds, default: 30_000, description: 'How long an entry stays pending without signs of life before the group claims it again; also the retry delay.' }),
+  handlerTimeoutMs: integer({
+    ...milliseconds,
+    defaultText: `${DEFAULT_HANDLER_TIMEOUT_MS} ms, or claimIdleMs if larger`,
+    description: 'How long one handler call (with wrap) may take before its signal aborts and the delivery counts as failed.',
+  }),
+  maxDeliveries: integer({ min: 1, default: 5, description: 'Deliveries after which a failing entry goes to the dead-letter stream.' }),
+  deadLetterStream: text({ defaultText: '<stream>:dead', description: 'Where entries that keep failing (or cannot be decoded) go.' }),
+  startId: text({ default: '0', description: "Where a group created by this call starts: '0' reads the entries already there, '$' only new ones." }),
+  wrap: callback<(message: RedisStreamMessage<any>, run: () => Promise<void>) => Promise<unknown>>()({
+    expected: 'a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run)',
+    defaultText: 'none',
+    description: 'Runs around each handler call, e.g. to skip duplicates with the inbox.',
+  }),
+  // Warnings and errors (a lost entry, a Redis error) must not go unseen.
+  logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings and errors to the console)' }),
+} as const satisfies Record<keyof ConsumeRedisStreamOptions, OptionDeclaration<any>>
 
 /** The options of {@link consumeRedisStream}, checked once, defaults filled in. */
 export interface ResolvedConsumerOptions<T> {
@@ -42,48 +62,17 @@ export interface ResolvedConsumerOptions<T> {
 }
 
 export function resolveConsumerOptions<T>(options: ConsumeRedisStreamOptions<T>): ResolvedConsumerOptions<T> {
-  rejectUnknownOptions(WHERE, options, OPTION_NAMES)
-  const redis = options.redis
-  if (!redis || typeof redis.call !== 'function' || typeof redis.callBuffer !== 'function' || typeof redis.duplicate !== 'function') {
-    throw new InvalidOptionError('redis', `${WHERE}: redis must be an ioredis 5 client (new Redis(url)).`)
-  }
-  if (typeof options.handler !== 'function') {
-    throw new InvalidOptionError('handler', `${WHERE}: handler must be a function (message) => Promise<void>.`)
-  }
-  if (options.wrap !== undefined && typeof options.wrap !== 'function') {
-    throw new InvalidOptionError('wrap', `${WHERE}: wrap must be a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run).`)
-  }
-  const stream = nonEmptyString(WHERE, 'stream', options.stream)
-  const deadLetterStream = options.deadLetterStream === undefined ? `${stream}:dead` : nonEmptyString(WHERE, 'deadLetterStream', options.deadLetterStream)
-  if (deadLetterStream === stream) {
+  const resolved = resolveOptions(WHERE, CONSUMER_OPTIONS, options)
+  const deadLetterStream = resolved.deadLetterStream ?? `${resolved.stream}:dead`
+  if (deadLetterStream === resolved.stream) {
     throw new InvalidOptionError('deadLetterStream', `${WHERE}: deadLetterStream must differ from stream, or dead letters would be read again.`)
   }
-  const claimIdleMs = milliseconds('claimIdleMs', options.claimIdleMs, 30_000)
   return {
-    redis,
-    stream,
-    group: nonEmptyString(WHERE, 'group', options.group),
-    consumer: nonEmptyString(WHERE, 'consumer', options.consumer),
-    handler: options.handler,
-    count: positiveInteger(WHERE, 'count', options.count, 10) as number,
-    blockMs: positiveInteger(WHERE, 'blockMs', options.blockMs, 2000) as number,
-    claimIdleMs,
+    ...resolved,
+    handler: resolved.handler as RedisStreamHandler<T>,
+    wrap: resolved.wrap as ResolvedConsumerOptions<T>['wrap'],
     // Not below claimIdleMs: those who kept the old rule (claimIdleMs above the slowest handler) see no timeout fire.
-    handlerTimeoutMs: milliseconds('handlerTimeoutMs', options.handlerTimeoutMs, Math.max(DEFAULT_HANDLER_TIMEOUT_MS, claimIdleMs)),
-    maxDeliveries: positiveInteger(WHERE, 'maxDeliveries', options.maxDeliveries, 5) as number,
+    handlerTimeoutMs: resolved.handlerTimeoutMs ?? Math.max(DEFAULT_HANDLER_TIMEOUT_MS, resolved.claimIdleMs),
     deadLetterStream,
-    startId: options.startId === undefined ? '0' : nonEmptyString(WHERE, 'startId', options.startId),
-    wrap: options.wrap,
-    // Warnings and errors (a lost entry, a Redis error) must not go unseen.
-    logger: options.logger ?? consoleLogger,
   }
-}
-
-/** A positive integer of milliseconds that setTimeout can wait. */
-function milliseconds(name: string, value: unknown, fallback: number): number {
-  const ms = positiveInteger(WHERE, name, value, fallback) as number
-  if (ms > MAX_TIMER_MS) {
-    throw new InvalidOptionError(name, `${WHERE}: ${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${ms}.`)
-  }
-  return ms
 }

@@ -1,14 +1,14 @@
-import { InvalidOptionError, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
-import { nonEmptyString, positiveInteger, rejectUnknownOptions } from './check-options.js'
+import type { OutboxMessage, Publisher, PublishResult } from '@txbox/core'
+import { resolveOptions } from '@txbox/core/adapter'
+import { PUBLISHER_OPTIONS } from './publisher-options.js'
 import { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
 import { streamSlot } from './hash-slot.js'
 import { planSlotCalls } from './plan-slot-calls.js'
-import type { RedisPublisherClient, RedisStreamsPublisherOptions } from './redis-config.js'
+import type { RedisStreamsPublisherOptions } from './redis-config.js'
 import { entryFields } from './stream-entry.js'
 import { XADD_BATCH_SCRIPT, xaddBatchArgs } from './xadd-batch-script.js'
 
 const WHERE = 'redisStreamsPublisher'
-const OPTION_NAMES = ['redis', 'stream', 'maxLen']
 
 /** One message of the batch on its way to a stream. */
 interface Entry {
@@ -47,13 +47,8 @@ interface Entry {
  * `close()` does nothing to `redis`: the client is yours, quit it yourself.
  */
 export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Publisher {
-  rejectUnknownOptions(WHERE, options, OPTION_NAMES)
-  const redis = options.redis as RedisPublisherClient
-  if (!redis || typeof redis.call !== 'function') {
-    throw new InvalidOptionError('redis', `${WHERE}: redis must be an ioredis client (new Redis(url), or new Cluster(nodes) for a Redis Cluster).`)
-  }
-  const streamOf = resolveStream(options.stream)
-  const maxLen = positiveInteger(WHERE, 'maxLen', options.maxLen, undefined)
+  const { redis, stream, maxLen } = resolveOptions(WHERE, PUBLISHER_OPTIONS, options)
+  const streamOf: StreamOf = stream === undefined ? (m) => m.topic : typeof stream === 'function' ? stream : () => stream
   // On a single node every stream can go in one script call; in a cluster
   // only the streams of one hash slot can (else CROSSSLOT).
   const slotOf: (stream: string) => number =
@@ -182,13 +177,6 @@ const SERVER_UNAVAILABLE = /^(OOM|BUSY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|R
 
 function heldBack(message: OutboxMessage): RedisStreamWriteError {
   return new RedisStreamWriteError(message.messageId, undefined, 'not written: an earlier message of its key failed in this batch')
-}
-
-function resolveStream(stream: RedisStreamsPublisherOptions['stream']): StreamOf {
-  if (stream === undefined) return (m) => m.topic
-  if (typeof stream === 'function') return stream
-  const name = nonEmptyString(WHERE, 'stream', stream)
-  return () => name
 }
 
 /** The message's stream, or the error that fails this message alone (a throwing or bad `stream` function). */

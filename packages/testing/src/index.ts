@@ -15,3 +15,9 @@ export {
 } from './fault-injecting-publisher.js'
 export { parsePrometheusText, sampleValue, type PrometheusSample } from './prometheus-text.js'
 export { startPgBouncer, type OwnPgBouncer } from './pgbouncer.js'
+export {
+  describeExecutorConformance,
+  type OrmConnection,
+  type OrmFixture,
+  type OutsideTransaction,
+} from './executor-conformance.js'

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { type Command, Option } from 'commander'
 import { CliError } from './cli-error.js'
 import { createCliLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './cli-logger.js'
-import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
+import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { connectDatabase, databaseUrlFrom } from './database.js'
 import { describeError } from './describe-error.js'
 import { importFromProject } from './import-from-project.js'
@@ -51,7 +51,7 @@ Examples:
 async function runDashboard(flags: DashboardFlags): Promise<void> {
   const logger = createCliLogger(flags.logFormat, flags.logLevel)
   const databaseUrl = databaseUrlFrom(flags.databaseUrl)
-  const names = tableNamesFor(flags.schema)
+  const names = tableNamesFor(flags)
   if (flags.token !== undefined && flags.token.length < 16) throw new CliError('--token: use at least 16 characters (or leave it out for a random one).', 'usage')
   const dashboard = await importFromProject('@txbox/dashboard', 'txbox dashboard', 'npm install @txbox/dashboard')
   const token = flags.token ?? randomBytes(24).toString('base64url')
@@ -60,7 +60,7 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
   let server: { url: string; close(): Promise<void> } | undefined
   try {
     try {
-      server = await dashboard.serveDashboard({ db: database.db, schema: names.schema, port: flags.port, host: flags.host, token, allowChanges: flags.allowChanges === true, logger })
+      server = await dashboard.serveDashboard({ db: database.db, ...tableOptionsOf(names), port: flags.port, host: flags.host, token, allowChanges: flags.allowChanges === true, logger })
     } catch (error) {
       throw new CliError(`cannot serve the dashboard on ${flags.host}:${flags.port}: ${describeError(error)}`, 'failure', { cause: error })
     }

@@ -32,7 +32,7 @@ Examples:
   $ txbox dead list --json | jq '.[].lastError'`,
     )
     .action(async (flags: DeadListFlags) => {
-      const names = tableNamesFor(flags.schema)
+      const names = tableNamesFor(flags)
       const { rows, total } = await withDatabase(flags.databaseUrl, async ({ db }) => {
         const topic = flags.topic ?? null
         const list = await runSql<{

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { purgeDeadLetters } from '../dead-letters/purge-dead-letters.js'
 import { CliError } from './cli-error.js'
-import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
+import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { withDatabase } from './database.js'
 import { reportDeadOutcome } from './dead-outcome.js'
 import { deadSelection, describeSelection, missingIdProblems, type SelectionFlags } from './dead-selection.js'
@@ -29,8 +29,8 @@ Examples:
     .action(async (flags: DeadPurgeFlags) => {
       const selection = deadSelection('purge', flags)
       if (!flags.yes) throw new CliError(`dead purge: this deletes ${describeSelection(selection)} for good; add --yes to confirm.`, 'usage')
-      const names = tableNamesFor(flags.schema)
-      const deleted = await withDatabase(flags.databaseUrl, ({ db }) => purgeDeadLetters(db, selection, { schema: names.schema }))
+      const names = tableNamesFor(flags)
+      const deleted = await withDatabase(flags.databaseUrl, ({ db }) => purgeDeadLetters(db, selection, tableOptionsOf(names)))
       reportDeadOutcome({ count: deleted.length, line: `deleted ${deleted.length} dead letter(s)` }, missingIdProblems(selection, deleted))
     })
 }

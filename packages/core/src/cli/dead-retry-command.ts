@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { retryDeadLetters } from '../dead-letters/retry-dead-letters.js'
 import { CliError } from './cli-error.js'
-import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
+import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { withDatabase } from './database.js'
 import { listIds, reportDeadOutcome } from './dead-outcome.js'
 import { deadSelection, describeSelection, type LockedDeadLetter, missingIdProblems, type SelectionFlags } from './dead-selection.js'
@@ -45,8 +45,8 @@ Examples:
       if (selection.kind !== 'ids' && !flags.yes) {
         throw new CliError(`dead retry: this re-publishes ${describeSelection(selection)}; add --yes to confirm.`, 'usage')
       }
-      const names = tableNamesFor(flags.schema)
-      const { selected: locked, retried: moved } = await withDatabase(flags.databaseUrl, ({ db }) => retryDeadLetters(db, selection, { schema: names.schema }))
+      const names = tableNamesFor(flags)
+      const { selected: locked, retried: moved } = await withDatabase(flags.databaseUrl, ({ db }) => retryDeadLetters(db, selection, tableOptionsOf(names)))
       reportDeadOutcome({ count: moved.length, line: `moved ${moved.length} dead letter(s) back into the outbox` }, [
         ...keptProblems(locked, moved),
         ...missingIdProblems(selection, locked),

@@ -69,7 +69,7 @@ Examples:
 }
 
 async function runDoctor(flags: DoctorFlags): Promise<void> {
-  const names = tableNamesFor(flags.schema)
+  const names = tableNamesFor(flags)
   const url = databaseUrlFrom(flags.databaseUrl)
   const findings = await withDatabase(
     flags.databaseUrl,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { migrate } from '../schema/migrate.js'
 import { migrationSql } from '../schema/migrations.js'
-import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
+import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { withDatabase } from './database.js'
 
 interface MigrateFlags extends DatabaseFlags {
@@ -24,12 +24,12 @@ Examples:
   $ txbox migrate --print-sql > migrations/001_txbox.sql`,
     )
     .action(async (flags: MigrateFlags) => {
-      const names = tableNamesFor(flags.schema)
+      const names = tableNamesFor(flags)
       if (flags.printSql) {
-        process.stdout.write(migrationSql({ schema: names.schema }))
+        process.stdout.write(migrationSql(tableOptionsOf(names)))
         return
       }
-      const result = await withDatabase(flags.databaseUrl, ({ db }) => migrate(db, { schema: names.schema }))
+      const result = await withDatabase(flags.databaseUrl, ({ db }) => migrate(db, tableOptionsOf(names)))
       if (result.applied.length === 0) process.stdout.write(`schema "${names.schema}" is up to date (version ${result.to})\n`)
       else process.stdout.write(`schema "${names.schema}" migrated from version ${result.from} to ${result.to}\n`)
     })

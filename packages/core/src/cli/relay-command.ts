@@ -1,22 +1,21 @@
 import { type Command, Option } from 'commander'
+import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { createRelay } from '../relay/create-relay.js'
-import type { RelayOptions } from '../relay/relay-options.js'
+import { RELAY_OPTIONS, type RelayOptions } from '../relay/relay-options.js'
 import { type BrokerConnection, openBroker } from './broker.js'
 import { CliError } from './cli-error.js'
 import { createCliLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './cli-logger.js'
-import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
+import { flagName } from './option-flags.js'
+import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { type CliDatabase, connectDatabase, databaseUrlFrom } from './database.js'
 import { describeError } from './describe-error.js'
 import { integerIn } from './numbers.js'
 import { redactUrl } from './redact.js'
+import { addRelayOptionFlags, type RelayFlagOptions, relayOptionsFromFlags } from './relay-flags.js'
 import { type RelayMonitoring, startRelayMonitoring } from './relay-monitoring.js'
 
 interface RelayFlags extends DatabaseFlags {
   brokerUrl?: string
-  batchSize?: number
-  concurrency?: number
-  pollInterval?: number
-  maxAttempts?: number
   exchange?: string
   stream?: string
   maxLen?: number
@@ -33,10 +32,8 @@ export function registerRelayCommand(program: Command): void {
     .command('relay')
     .description('publish committed outbox messages to the broker until stopped (SIGTERM/SIGINT finish the batch in flight, then exit 0)')
     .addOption(new Option('--broker-url <url>', 'redis://, rediss://, amqp:// or amqps:// URL of the broker').env('TXBOX_BROKER_URL'))
-    .option('--batch-size <n>', 'most messages per batch (default: 500)', integerIn(1, 10_000))
-    .option('--concurrency <n>', 'batches in flight at once, one connection each (default: 2)', integerIn(1, 64))
-    .option('--poll-interval <ms>', 'how often to look for work when no signal arrives (default: 1000)', integerIn(1, 3_600_000))
-    .option('--max-attempts <n>', 'tries before a message goes to the dead letters (default: 10)', integerIn(1, 1_000_000))
+  const relayFlags = addRelayOptionFlags(command)
+  command
     .option('--exchange <name>', 'RabbitMQ: the exchange to publish to (required for amqp://)')
     .option('--stream <name>', 'Redis: one stream for every message (default: the message topic)')
     .option('--max-len <n>', 'Redis: trim each stream to about n entries', integerIn(1, Number.MAX_SAFE_INTEGER))
@@ -59,33 +56,29 @@ Examples:
   $ txbox relay --batch-size 1000 --concurrency 4 --log-format json
   $ txbox relay --metrics-port 9464   # needs: npm install @txbox/prometheus prom-client`,
     )
-    .action(runRelay)
+    .action((flags: RelayFlags) => runRelay(flags, relayOptionsFromFlags(command, relayFlags)))
 }
 
-async function runRelay(flags: RelayFlags): Promise<void> {
+async function runRelay(flags: RelayFlags, given: RelayFlagOptions): Promise<void> {
   const logger = createCliLogger(flags.logFormat, flags.logLevel)
   const databaseUrl = databaseUrlFrom(flags.databaseUrl)
   if (!flags.brokerUrl) {
     throw new CliError('no broker given: set TXBOX_BROKER_URL (redis://host:6379 or amqp://user:password@host:5672) or pass --broker-url.', 'usage')
   }
-  const names = tableNamesFor(flags.schema)
+  const names = tableNamesFor(flags)
   const broker: BrokerConnection = await openBroker(flags.brokerUrl, { exchange: flags.exchange, stream: flags.stream, maxLen: flags.maxLen }, logger)
   let database: CliDatabase | undefined
   let monitoring: RelayMonitoring | undefined
   try {
     // One connection per batch in flight, one for LISTEN, one for promotions and metrics.
-    database = await connectDatabase(databaseUrl, { max: (flags.concurrency ?? 2) + 2 })
-    const options: RelayOptions = { db: database.db, publisher: broker.publisher, schema: names.schema, logger }
-    if (flags.batchSize !== undefined) options.batchSize = flags.batchSize
-    if (flags.concurrency !== undefined) options.concurrency = flags.concurrency
-    if (flags.pollInterval !== undefined) options.pollInterval = flags.pollInterval
-    if (flags.maxAttempts !== undefined) options.maxAttempts = flags.maxAttempts
+    database = await connectDatabase(databaseUrl, { max: (given.concurrency ?? (RELAY_OPTIONS.concurrency.default as number)) + 2 })
+    const options: RelayOptions = { ...given, ...tableOptionsOf(names), db: database.db, publisher: broker.publisher, logger }
     if (flags.listen) options.listen = database.pool
-    const relay = createRelay(options)
+    const relay = createRelayFromFlags(options)
     relay.on('published', ({ messages }) => logger.info({ count: messages.length }, `published ${messages.length} message(s)`))
 
     if (flags.metricsPort !== undefined) {
-      monitoring = await startRelayMonitoring(relay, database.db, { port: flags.metricsPort, host: flags.metricsHost, pollInterval: options.pollInterval ?? 1000 }, logger)
+      monitoring = await startRelayMonitoring(relay, database.db, { port: flags.metricsPort, host: flags.metricsHost, pollInterval: options.pollInterval ?? (RELAY_OPTIONS.pollInterval.default as number) }, logger)
     }
     const stopRequested = onceStopSignal(logger)
     await relay.start()
@@ -97,6 +90,16 @@ async function runRelay(flags: RelayFlags): Promise<void> {
     await monitoring?.close()
     await closeBroker(broker, logger)
     await database?.close()
+  }
+}
+
+/** createRelay, with a combination of flags it refuses (`--backoff-max-delay` below `--backoff-initial-delay`) as a usage error. */
+function createRelayFromFlags(options: RelayOptions): ReturnType<typeof createRelay> {
+  try {
+    return createRelay(options)
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw new CliError(`--${flagName(error.option.split('.'))}: ${error.message}`, 'usage')
+    throw error
   }
 }
 

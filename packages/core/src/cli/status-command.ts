@@ -73,7 +73,7 @@ Examples:
   $ txbox status --json | jq .backlog`,
     )
     .action(async (flags: StatusFlags) => {
-      const names = tableNamesFor(flags.schema)
+      const names = tableNamesFor(flags)
       const topics = await withDatabase(flags.databaseUrl, ({ db }) => readTopics(db, names))
       const rows = topics.map((t) => t.status)
       // Totals from the same rows, so that the header and the table never disagree.

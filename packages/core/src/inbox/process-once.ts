@@ -1,15 +1,14 @@
 import type { Kysely, Transaction } from 'kysely'
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
-import { rejectUnknownOptions, resolveTableNames } from '../schema/table-names.js'
+import { checkValue, resolveOptions } from '../options/resolve-options.js'
+import { resolveTableNames } from '../schema/table-names.js'
 import { runSql } from '../sql-executor.js'
 import type { TransactionOptions } from '../transaction/transaction-options.js'
 import { withTransaction } from '../transaction/with-transaction.js'
 import type { ProcessOnceOptions, ProcessOnceResult } from './inbox-options.js'
 import { inboxRecordId } from './inbox-record-id.js'
-import { consumerName } from './validate-inbox-input.js'
+import { HANDLER_ARGUMENT, MESSAGE_ID_ARGUMENT, PROCESS_ONCE_OPTIONS } from './validate-inbox-input.js'
 
-const OPTION_NAMES = ['consumer', 'isolationLevel', 'onHookError']
 const DUPLICATE = Object.freeze({ status: 'duplicate' as const })
 
 /**
@@ -46,21 +45,14 @@ export async function processOnce<DB, T>(
   handler: (trx: Transaction<DB>) => Promise<T>,
   options: ProcessOnceOptions = {},
 ): Promise<ProcessOnceResult<T>> {
-  rejectUnknownOptions('processOnce', options, OPTION_NAMES)
-  if (typeof messageId !== 'string' || messageId.length === 0) {
-    throw new InvalidOptionError(
-      'messageId',
-      `processOnce(db, messageId, handler): messageId must be a non-empty string (the message's stable id, e.g. the messageId field txbox publishes); got ${messageId === '' ? 'an empty string' : typeof messageId}.`,
-    )
-  }
-  if (typeof handler !== 'function') {
-    throw new InvalidOptionError('handler', 'processOnce(db, messageId, handler): handler must be an async function receiving the transaction.')
-  }
-  const consumer = consumerName('processOnce', options.consumer)
-  const names = resolveTableNames(options)
+  const resolved = resolveOptions('processOnce', PROCESS_ONCE_OPTIONS, options)
+  const consumer = resolved.consumer ?? ''
+  checkValue('processOnce(db, messageId, handler)', 'messageId', MESSAGE_ID_ARGUMENT, messageId)
+  checkValue('processOnce(db, messageId, handler)', 'handler', HANDLER_ARGUMENT, handler)
+  const names = resolveTableNames(resolved)
   const transactionOptions: TransactionOptions = {}
-  if (options.isolationLevel !== undefined) transactionOptions.isolationLevel = options.isolationLevel
-  if (options.onHookError !== undefined) transactionOptions.onHookError = options.onHookError
+  if (resolved.isolationLevel !== undefined) transactionOptions.isolationLevel = resolved.isolationLevel
+  if (resolved.onHookError !== undefined) transactionOptions.onHookError = resolved.onHookError
 
   return withTransaction(
     db,

@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely'
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
-import { rejectUnknownOptions, resolveTableNames } from '../schema/table-names.js'
-import { requireKysely, runSql } from '../sql-executor.js'
+import { requireKysely } from '../options/database-option.js'
+import { resolveOptions } from '../options/resolve-options.js'
+import { resolveTableNames } from '../schema/table-names.js'
+import { runSql } from '../sql-executor.js'
 import type { PruneInboxOptions } from './inbox-options.js'
-import { consumerName } from './validate-inbox-input.js'
+import { PRUNE_INBOX_OPTIONS } from './validate-inbox-input.js'
 
 /**
  * Deletes inbox records processed before `olderThan` (an age in ms or a Date)
@@ -17,22 +18,11 @@ import { consumerName } from './validate-inbox-input.js'
  */
 export async function pruneInbox(db: Kysely<any>, options: PruneInboxOptions): Promise<number> {
   requireKysely('pruneInbox(db, options)', db)
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', 'pruneInbox(db, { olderThan }): options with olderThan (ms or a Date) are required.')
-  }
-  rejectUnknownOptions('pruneInbox', options, ['olderThan', 'consumer'])
-  const { olderThan } = options
-  let cutoff: string
-  if (olderThan instanceof Date && !Number.isNaN(olderThan.getTime())) cutoff = '$1::timestamptz'
-  else if (typeof olderThan === 'number' && Number.isFinite(olderThan) && olderThan >= 0) cutoff = `statement_timestamp() - $1::float8 * interval '1 millisecond'`
-  else {
-    throw new InvalidOptionError(
-      'olderThan',
-      `pruneInbox: olderThan must be an age in ms (a number ≥ 0, e.g. 7 * 24 * 3600_000) or a valid Date; got ${olderThan instanceof Date ? 'an invalid Date' : String(olderThan)}.`,
-    )
-  }
-  const consumer = options.consumer === undefined ? null : consumerName('pruneInbox', options.consumer)
-  const names = resolveTableNames(options)
+  const resolved = resolveOptions('pruneInbox', PRUNE_INBOX_OPTIONS, options)
+  const { olderThan } = resolved
+  const cutoff = olderThan instanceof Date ? '$1::timestamptz' : `statement_timestamp() - $1::float8 * interval '1 millisecond'`
+  const consumer = resolved.consumer ?? null
+  const names = resolveTableNames(resolved)
   try {
     const { rows } = await runSql<{ deleted: string }>(
       db,

@@ -1,11 +1,14 @@
 import { InvalidMessageError } from '../errors/invalid-message-error.js'
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error.js'
 import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
-import { rejectUnknownOptions, resolveTableNames, type TableOptions } from '../schema/table-names.js'
-import { isKysely, isPgClient, type PgClientLike, runSql, type SqlRunner } from '../sql-executor.js'
-import { findScope } from '../transaction/transaction-scope.js'
+import type { Executor } from '../executors/executor.js'
+import { pickExecutor, SUPPORTED_HANDLES } from '../executors/pick-executor.js'
+import type { OptionDeclaration } from '../options/option-declaration.js'
+import { integer, oneOf } from '../options/option-kinds.js'
+import { resolveOptions } from '../options/resolve-options.js'
+import { resolveTableNames, TABLE_OPTIONS, type TableOptions } from '../schema/table-names.js'
+import { findScope, type TransactionScope } from '../transaction/transaction-scope.js'
 import { insertMessages, type NotifyMode } from './insert-messages.js'
 import type { OutboxMessageInput, ValidatedMessage } from './message.js'
 import { validateMessage } from './validate-message.js'
@@ -28,8 +31,6 @@ export interface EnqueueOptions extends TableOptions {
   notify?: NotifyMode
 }
 
-const OPTION_NAMES = ['maxPayloadBytes', 'notify']
-const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
 /**
  * The largest `maxPayloadBytes` accepted. A jsonb value holds at most 256 MiB,
  * and its binary form can take 6 times the JSON text (measured: `[0,0,…]`
@@ -37,6 +38,23 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
  * fits. Brokers refuse far less by default (RabbitMQ 4: 16 MiB).
  */
 const MAX_PAYLOAD_BYTES_LIMIT = 32 * 1024 * 1024
+
+/** The options of {@link enqueueOnCommit}, declared once. */
+export const ENQUEUE_OPTIONS = {
+  maxPayloadBytes: integer({
+    min: 1,
+    max: MAX_PAYLOAD_BYTES_LIMIT,
+    maxNote: "32 MiB, what PostgreSQL's jsonb surely holds",
+    default: 1024 * 1024,
+    description: 'Largest accepted payload, in bytes of JSON text.',
+    hint: 'Store larger data in your own table or object storage and enqueue a reference to it.',
+  }),
+  notify: oneOf<NotifyMode, { default: 'after-commit'; description: string }>(['after-commit', 'in-transaction', false], {
+    default: 'after-commit',
+    description: 'How relays learn about the new messages (they also poll, so this only changes latency).',
+  }),
+  ...TABLE_OPTIONS,
+} as const satisfies Record<keyof EnqueueOptions, OptionDeclaration<any>>
 /**
  * The most JSON (payloads and headers, in UTF-8 bytes) one call inserts. An
  * array travels as text[] literals, which escape each quote and backslash (up
@@ -54,30 +72,24 @@ const UNDEFINED_TABLE = '42P01'
  * after the transaction commits; if it rolls back, they never existed.
  *
  * `trx` may be a transaction from {@link withTransaction} (or the same `db`
- * inside its callback), a Kysely transaction from `db.transaction()`, or a
- * node-postgres client inside `BEGIN`. Anything else throws
- * NotInTransactionError. Bad input throws a typed error before any SQL runs
+ * inside its callback), a Kysely transaction from `db.transaction()`, a
+ * node-postgres client inside `BEGIN`, or the transaction handle another ORM
+ * hands out, as it is: Prisma's interactive `tx`, Drizzle's `tx`
+ * (node-postgres or postgres.js), a TypeORM EntityManager or QueryRunner in
+ * a transaction, knex's `trx`, MikroORM's transactional `em`, a Sequelize
+ * Transaction, postgres.js's `sql` from `sql.begin`. A handle outside a
+ * transaction (a root client) throws NotInTransactionError naming the call
+ * that opens one. Bad input throws a typed error before any SQL runs
  * (see {@link OutboxMessageInput} for the limits; one call carries at most
  * 10,000 messages and 128 MiB of JSON).
  */
 export async function enqueueOnCommit(
-  trx: SqlRunner,
+  trx: object,
   messages: OutboxMessageInput | readonly OutboxMessageInput[],
   options: EnqueueOptions = {},
 ): Promise<string[]> {
-  rejectUnknownOptions('enqueueOnCommit', options, OPTION_NAMES)
-  const names = resolveTableNames(options)
-  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
-  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
-    throw new InvalidOptionError(
-      'maxPayloadBytes',
-      `enqueueOnCommit: maxPayloadBytes must be a positive integer of at most ${MAX_PAYLOAD_BYTES_LIMIT} (32 MiB, what PostgreSQL's jsonb surely holds), got ${String(options.maxPayloadBytes)}. Store larger data in your own table or object storage and enqueue a reference to it.`,
-    )
-  }
-  const notify = options.notify ?? 'after-commit'
-  if (notify !== 'after-commit' && notify !== 'in-transaction' && notify !== false) {
-    throw new InvalidOptionError('notify', `enqueueOnCommit: notify must be 'after-commit', 'in-transaction' or false, got ${JSON.stringify(notify)}.`)
-  }
+  const { maxPayloadBytes, notify, ...tables } = resolveOptions('enqueueOnCommit', ENQUEUE_OPTIONS, options)
+  const names = resolveTableNames(tables)
 
   const list = Array.isArray(messages) ? (messages as readonly OutboxMessageInput[]) : [messages as OutboxMessageInput]
   if (Array.isArray(messages) && list.length > MAX_BATCH) {
@@ -106,7 +118,7 @@ export async function enqueueOnCommit(
   const inTransactionNotify = notify === 'in-transaction'
   const { text, values } = insertMessages(names, validated, inTransactionNotify)
   try {
-    await runSql(runner.sql, text, values)
+    await runner.executor.run(runner.handle, text, values)
   } catch (error) {
     if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error, tables: names })
     throw error
@@ -116,46 +128,20 @@ export async function enqueueOnCommit(
     const onceKey = `notify:${names.channel}`
     if (!scope.onceKeys.has(onceKey)) {
       scope.onceKeys.add(onceKey)
-      scope.addCommitHook(() => signalRelays(scope.db, names.channel))
+      scope.addCommitHook(() => signalRelays(scope.db, scope.executor, names.channel))
     }
   }
   return validated.map((m) => m.messageId)
 }
 
-function resolveRunner(trx: unknown) {
+/** The executor and handle the INSERT runs on, and the withTransaction scope if there is one. */
+function resolveRunner(trx: unknown): { executor: Executor; handle: object; scope: TransactionScope | undefined } {
   const scope = findScope(trx)
-  if (scope) return { sql: scope.trx as SqlRunner, scope }
-  if (isKysely(trx)) {
-    if (trx.isTransaction) return { sql: trx as SqlRunner, scope: undefined }
-    throw new NotInTransactionError(
-      // Kysely does not say whether a db.transaction().execute() callback is
-      // running, so the advice covers the caller who is inside one already.
-      'enqueueOnCommit was given the Kysely instance (db), not a transaction, so the message would be published whether or not your data commits: pass the `trx` your callback receives, as in withTransaction(db, async (trx) => { await enqueueOnCommit(trx, message) }) or db.transaction().execute(async (trx) => { await enqueueOnCommit(trx, message) }). Already inside such a callback? Then pass its trx instead of db.',
-    )
-  }
-  if (isPgClient(trx)) {
-    if (typeof (trx as { connect?: unknown }).connect === 'function' && typeof (trx as { totalCount?: unknown }).totalCount === 'number') {
-      throw new NotInTransactionError(
-        "enqueueOnCommit was given a pg.Pool: each pool.query() is its own transaction, so the message would commit on its own. Check out a client (`const client = await pool.connect()`), run `await client.query('BEGIN')`, and pass the client.",
-      )
-    }
-    if (typeof (trx as PgClientLike).getTransactionStatus !== 'function') {
-      throw new NotInTransactionError(
-        'enqueueOnCommit was given a node-postgres client that cannot say whether it is inside a transaction (node-postgres before 8.21 has no getTransactionStatus()). Upgrade pg to 8.21 or newer, or pass a Kysely transaction.',
-      )
-    }
-    const status = (trx as PgClientLike).getTransactionStatus?.()
-    if (status === 'I') {
-      throw new NotInTransactionError(
-        "enqueueOnCommit was given a node-postgres client that is not inside a transaction. Run `await client.query('BEGIN')` first, and COMMIT after enqueueing.",
-      )
-    }
-    if (status === 'E') {
-      throw new NotInTransactionError('enqueueOnCommit was given a node-postgres client whose transaction has failed: roll it back (ROLLBACK) and start again.')
-    }
-    return { sql: trx as SqlRunner, scope: undefined }
-  }
-  throw new NotInTransactionError(
-    'enqueueOnCommit(trx, message): trx must be a transaction from withTransaction, a Kysely transaction, or a node-postgres client inside BEGIN.',
-  )
+  if (scope) return { executor: scope.executor, handle: scope.trx, scope }
+  const executor = pickExecutor(trx)
+  if (!executor) throw new NotInTransactionError(`enqueueOnCommit(trx, message): trx must be ${SUPPORTED_HANDLES}.`)
+  const handle = trx as object
+  const problem = executor.notInTransaction(handle)
+  if (problem !== undefined) throw new NotInTransactionError(problem)
+  return { executor, handle, scope: undefined }
 }

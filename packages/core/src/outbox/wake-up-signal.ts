@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely } from 'kysely'
+import type { Executor } from '../executors/executor.js'
 
 /**
  * The signal that wakes relays after a commit: a NOTIFY sent on the pool, after
@@ -20,7 +20,8 @@ interface ChannelState {
 
 const states = new WeakMap<object, Map<string, ChannelState>>()
 
-export function signalRelays(db: Kysely<any>, channel: string): void {
+/** `db` is the client withTransaction was given; `executor` runs SQL on it. */
+export function signalRelays(db: object, executor: Executor, channel: string): void {
   let byChannel = states.get(db)
   if (!byChannel) {
     byChannel = new Map()
@@ -34,20 +35,20 @@ export function signalRelays(db: Kysely<any>, channel: string): void {
   if (state.timer) return // a trailing signal is already due within the window
   const wait = state.lastSentAt + WINDOW_MS - Date.now()
   if (wait <= 0) {
-    send(db, channel, state)
+    send(db, executor, channel, state)
     return
   }
   const pending = state
   pending.timer = setTimeout(() => {
     pending.timer = undefined
-    send(db, channel, pending)
+    send(db, executor, channel, pending)
   }, wait)
   pending.timer.unref()
 }
 
-function send(db: Kysely<any>, channel: string, state: ChannelState): void {
+function send(db: object, executor: Executor, channel: string, state: ChannelState): void {
   state.lastSentAt = Date.now()
-  db.executeQuery(CompiledQuery.raw(`SELECT pg_notify($1, '')`, [channel])).catch(() => {
+  executor.run(db, `SELECT pg_notify($1::text, '')`, [channel]).catch(() => {
     // Only latency depends on this signal: the relays' polling delivers anyway.
   })
 }

@@ -1,10 +1,13 @@
 import type { Kysely } from 'kysely'
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
-import { consoleLogger, type Logger } from '../logger.js'
+import { consoleLogger, LOGGER_OPTION, type Logger } from '../logger.js'
+import { DATABASE_OPTION } from '../options/database-option.js'
+import type { OptionDeclaration } from '../options/option-declaration.js'
+import { adapt, boolean, hasMethods, integer, shape } from '../options/option-kinds.js'
+import { resolveOptions } from '../options/resolve-options.js'
 import type { Publisher } from '../publisher.js'
 import { LANE_COUNT } from '../schema/migrations.js'
-import { rejectUnknownOptions, resolveTableNames, type TableNames, type TableOptions } from '../schema/table-names.js'
-import { type BackoffOptions, exponentialBackoff, type RetryDelay } from './backoff.js'
+import { resolveTableNames, TABLE_OPTIONS, type TableNames, type TableOptions } from '../schema/table-names.js'
+import { type BackoffOptions, backoffOption, type RetryDelay } from './backoff.js'
 import type { ListenSource } from './wake-up-listener.js'
 
 /** Options of {@link createRelay}. */
@@ -82,78 +85,58 @@ export interface ResolvedRelayOptions {
   readonly logger: Logger
 }
 
-const OPTION_NAMES = [
-  'db',
-  'publisher',
-  'batchSize',
-  'concurrency',
-  'lanesPerClaim',
-  'pollInterval',
-  'listen',
-  'pool',
-  'maxAttempts',
-  'backoff',
-  'blockKeyOnFailure',
-  'publishTimeout',
-  'logger',
-]
+/**
+ * Every option of {@link createRelay}, declared once: checked by
+ * {@link resolveRelayOptions}, shown by `txbox relay --help` (the options
+ * marked `cli`) and in the docs' option tables.
+ */
+export const RELAY_OPTIONS = {
+  db: adapt(DATABASE_OPTION, { description: 'Where the outbox is. The relay holds one of its connections per concurrent batch.' }),
+  publisher: shape<Publisher>()({
+    type: 'Publisher',
+    description: 'Where messages go: redisStreamsPublisher(...), rabbitmqPublisher(...) or your own.',
+    required: true,
+    expected: 'a Publisher implementing publish(messages, context), e.g. redisStreamsPublisher({ redis }) from @txbox/redis',
+    test: (value) => hasMethods(value, 'publish'),
+  }),
+  batchSize: integer({ min: 1, max: 10_000, default: 500, cli: true, description: 'Most messages claimed and published per batch.' }),
+  concurrency: integer({ min: 1, max: 64, default: 2, cli: true, description: 'Batches in flight at once, each on its own connection (1 holds a single connection).' }),
+  lanesPerClaim: integer({ min: 1, max: LANE_COUNT, default: LANE_COUNT, cli: true, description: `Most lanes (of ${LANE_COUNT}) one batch takes, leaving the rest to other relays.` }),
+  pollInterval: integer({ min: 1, max: 3_600_000, unit: 'ms', default: 1000, cli: true, description: 'How often an idle relay looks for work when no signal wakes it.' }),
+  listen: shape<ListenSource>()({
+    type: 'pg.Pool',
+    description: 'A LISTEN connection for low-latency wake-up: the pg.Pool behind db. Without it the relay only polls.',
+    defaultText: 'none',
+    expected: 'a pg.Pool (or an object with connect() resolving to a pg client)',
+    test: (value) => hasMethods(value, 'connect'),
+  }),
+  pool: shape<ListenSource>()({
+    type: 'pg.Pool',
+    description: "The pg.Pool behind db (or give it as listen): the relay guards its clients against a connection the server ends.",
+    defaultText: 'none',
+    expected: 'the pg.Pool behind db',
+    test: (value) => hasMethods(value, 'on'),
+  }),
+  maxAttempts: integer({ min: 1, max: 1_000_000, default: 10, cli: true, description: 'Tries before a message goes to the dead letters.' }),
+  backoff: backoffOption,
+  blockKeyOnFailure: boolean({
+    default: true,
+    cli: true,
+    description: "Whether a failing message holds back its key's later messages until it is published or dead (per-key order under failure).",
+  }),
+  publishTimeout: integer({
+    min: 1,
+    max: 3_600_000,
+    unit: 'ms',
+    default: 30_000,
+    cli: true,
+    description: 'How long a batch may wait for the broker before its unconfirmed messages count as failed.',
+  }),
+  logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings and errors to the console)' }),
+  ...TABLE_OPTIONS,
+} as const satisfies Record<keyof RelayOptions, OptionDeclaration<any>>
 
 export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', 'createRelay({ db, publisher, ... }): options must be an object.')
-  }
-  rejectUnknownOptions('createRelay', options, OPTION_NAMES)
-  const { db, publisher } = options
-  if (!db || typeof (db as Kysely<any>).executeQuery !== 'function') {
-    throw new InvalidOptionError('db', 'createRelay: db must be a Kysely instance on your PostgreSQL database.')
-  }
-  if (!publisher || typeof publisher.publish !== 'function') {
-    throw new InvalidOptionError('publisher', 'createRelay: publisher must implement publish(messages, context), e.g. redisStreamsPublisher({ redis }) from @txbox/redis.')
-  }
-  if (options.listen !== undefined && typeof options.listen?.connect !== 'function') {
-    throw new InvalidOptionError('listen', 'createRelay: listen must be a pg.Pool (or an object with connect() resolving to a pg client).')
-  }
-  if (options.pool !== undefined && typeof options.pool?.on !== 'function') {
-    throw new InvalidOptionError('pool', 'createRelay: pool must be the pg.Pool behind db.')
-  }
-  if (options.logger !== undefined) {
-    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
-      if (typeof options.logger?.[level] !== 'function') {
-        throw new InvalidOptionError('logger', `createRelay: logger.${level} must be a function (a pino logger fits).`)
-      }
-    }
-  }
-  const backoff = options.backoff
-  let retryDelay: RetryDelay
-  if (typeof backoff === 'function') retryDelay = backoff
-  else if (backoff === undefined || (typeof backoff === 'object' && backoff !== null)) retryDelay = exponentialBackoff(backoff)
-  else throw new InvalidOptionError('backoff', 'createRelay: backoff must be { initialDelay, maxDelay, multiplier } or a function (attempts) => ms.')
-  if (options.blockKeyOnFailure !== undefined && typeof options.blockKeyOnFailure !== 'boolean') {
-    throw new InvalidOptionError('blockKeyOnFailure', 'createRelay: blockKeyOnFailure must be true or false.')
-  }
-
-  return {
-    db,
-    publisher,
-    names: resolveTableNames(options),
-    batchSize: integer('batchSize', options.batchSize, 500, 1, 10_000),
-    concurrency: integer('concurrency', options.concurrency, 2, 1, 64),
-    lanesPerClaim: integer('lanesPerClaim', options.lanesPerClaim, LANE_COUNT, 1, LANE_COUNT),
-    pollInterval: integer('pollInterval', options.pollInterval, 1000, 1, 3_600_000),
-    listen: options.listen,
-    pool: options.pool,
-    maxAttempts: integer('maxAttempts', options.maxAttempts, 10, 1, 1_000_000),
-    retryDelay,
-    blockKeyOnFailure: options.blockKeyOnFailure ?? true,
-    publishTimeout: integer('publishTimeout', options.publishTimeout, 30_000, 1, 3_600_000),
-    logger: options.logger ?? consoleLogger,
-  }
-}
-
-function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `createRelay: ${name} must be an integer from ${min} to ${max}, got ${String(value)}.`)
-  }
-  return value
+  const { schema, outboxTable, deadTable, inboxTable, backoff, ...resolved } = resolveOptions('createRelay', RELAY_OPTIONS, options)
+  return { ...resolved, names: resolveTableNames({ schema, outboxTable, deadTable, inboxTable }), retryDelay: backoff }
 }

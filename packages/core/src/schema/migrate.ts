@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
-import { requireKysely, runSql, type SqlRunner } from '../sql-executor.js'
+import { requireKysely } from '../options/database-option.js'
+import { resolveOptions } from '../options/resolve-options.js'
+import { runSql, type SqlRunner } from '../sql-executor.js'
 import { adoptLegacyVersions, type LedgerState, ledgerSql, readLedger, recordVersion } from './migration-ledger.js'
 import { migrations } from './migrations.js'
-import { rejectUnknownOptions, resolveTableNames, type TableNames, type TableOptions } from './table-names.js'
+import { resolveTableNames, TABLE_OPTIONS, type TableNames, type TableOptions } from './table-names.js'
 
 /** Options of {@link migrate}: the table set to create or upgrade. */
 export interface MigrateOptions extends TableOptions {}
@@ -36,8 +38,7 @@ export interface MigrateResult {
  */
 export async function migrate(db: Kysely<any>, options: MigrateOptions = {}): Promise<MigrateResult> {
   requireKysely('migrate(db)', db)
-  rejectUnknownOptions('migrate', options, [])
-  const names = resolveTableNames(options)
+  const names = resolveTableNames(resolveOptions('migrate', TABLE_OPTIONS, options))
   return db.transaction().execute(async (trx) => {
     // The schema's lock, whatever the table set: migrates of one new schema
     // race on CREATE SCHEMA / CREATE TABLE IF NOT EXISTS (a unique violation

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { InvalidIdentifierError } from '../errors/invalid-identifier-error.js'
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
+import type { OptionDeclaration } from '../options/option-declaration.js'
 import { asStoredByPostgres, MAX_NAME_BYTES, quoteIdentifier } from './identifiers.js'
 
 /** Where txbox keeps its tables. Every txbox function that touches them takes these options. */
@@ -47,7 +47,28 @@ export const DEFAULT_TABLE_NAMES = { schema: 'txbox', outboxTable: 'outbox', dea
 export const LEDGER_TABLE = 'txbox_migrations'
 export const LEDGER_INDEX = 'txbox_migrations_table_set_idx'
 
-const TABLE_OPTION_NAMES = new Set(['schema', 'outboxTable', 'deadTable', 'inboxTable'])
+/** A schema or table name: checked (InvalidIdentifierError) as the option is resolved. */
+function identifier(option: keyof TableOptions, description: string): OptionDeclaration<string> {
+  return {
+    type: 'identifier',
+    description,
+    default: DEFAULT_TABLE_NAMES[option],
+    cli: true,
+    accept: (value) => {
+      quoteIdentifier(option, value)
+      return value as string
+    },
+  }
+}
+
+/** The table options every txbox function that touches the tables accepts. */
+export const TABLE_OPTIONS = {
+  schema: identifier('schema', 'Schema of the txbox tables.'),
+  outboxTable: identifier('outboxTable', 'The outbox table.'),
+  deadTable: identifier('deadTable', 'Where dead letters go.'),
+  inboxTable: identifier('inboxTable', "The consumers' inbox (see processOnce)."),
+} as const satisfies Record<keyof TableOptions, OptionDeclaration<string>>
+
 const cache = new Map<string, TableNames>()
 
 /** Resolves and validates table names; throws InvalidIdentifierError for a bad one. */
@@ -80,21 +101,6 @@ export function resolveTableNames(options: TableOptions = {}): TableNames {
   rejectClashingNames(names)
   cache.set(cacheKey, names)
   return names
-}
-
-/** Throws InvalidOptionError for any key of `options` not in `allowed` (typos fail loudly). */
-export function rejectUnknownOptions(where: string, options: object, allowed: readonly string[]): void {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', `${where}: options must be an object, got ${options === null ? 'null' : typeof options}.`)
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key) && !TABLE_OPTION_NAMES.has(key)) {
-      throw new InvalidOptionError(
-        key,
-        `${where}: unknown option "${key}". Known options: ${[...allowed, ...TABLE_OPTION_NAMES].join(', ')}.`,
-      )
-    }
-  }
 }
 
 /**

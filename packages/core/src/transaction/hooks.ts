@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
 import { findScope, type Hook } from './transaction-scope.js'
@@ -10,7 +9,7 @@ import { findScope, type Hook } from './transaction-scope.js'
  *
  * Dropped if the transaction, or the savepoint it was registered in, rolls back.
  */
-export function onCommit(trx: Kysely<any>, hook: Hook): void {
+export function onCommit(trx: object, hook: Hook): void {
   const scope = findScope(trx)
   if (!scope) throw notInTransaction('onCommit')
   if (typeof hook !== 'function') throw new InvalidOptionError('hook', 'onCommit(trx, hook): hook must be a function.')
@@ -21,7 +20,7 @@ export function onCommit(trx: Kysely<any>, hook: Hook): void {
  * Runs `hook` after a rollback of the transaction, or of the savepoint it was
  * registered in.
  */
-export function onRollback(trx: Kysely<any>, hook: Hook): void {
+export function onRollback(trx: object, hook: Hook): void {
   const scope = findScope(trx)
   if (!scope) throw notInTransaction('onRollback')
   if (typeof hook !== 'function') throw new InvalidOptionError('hook', 'onRollback(trx, hook): hook must be a function.')

@@ -1,3 +1,5 @@
+import { callback, oneOf } from '../options/option-kinds.js'
+
 /** SQL isolation levels, as Kysely names them. */
 export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
 
@@ -21,3 +23,14 @@ export const ISOLATION_LEVELS: readonly IsolationLevel[] = [
   'repeatable read',
   'serializable',
 ]
+
+/** The options of {@link withTransaction}, declared once (processOnce takes two of them). */
+export const TRANSACTION_OPTIONS = {
+  isolationLevel: oneOf(ISOLATION_LEVELS, { description: 'Isolation level of a new top-level transaction (ignored for a savepoint).', defaultText: "the server's" }),
+  accessMode: oneOf(['read only', 'read write'] as const, { description: 'Access mode of a new top-level transaction.', defaultText: "the server's" }),
+  onHookError: callback<(error: unknown) => void>()({
+    expected: 'a function (error) => void',
+    description: 'Receives an error thrown by an onCommit or onRollback hook (the other hooks still run).',
+    defaultText: 'console.error',
+  }),
+} as const

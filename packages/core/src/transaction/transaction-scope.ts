@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Kysely, Transaction } from 'kysely'
+import type { Executor } from '../executors/executor.js'
 
 /** A hook registered with onCommit / onRollback. */
 export type Hook = () => unknown
@@ -19,9 +19,12 @@ interface RegisteredHook {
  */
 export class TransactionScope {
   readonly root: TransactionScope
-  /** The Kysely instance withTransaction was given (the pool side), used for after-commit work. */
-  readonly db: Kysely<any>
-  readonly trx: Transaction<any>
+  /** The client withTransaction was given (the pool side: a Kysely instance, a PrismaClient…), used for after-commit work. */
+  readonly db: object
+  /** The transaction handle handed to the callback (the ORM's own). */
+  readonly trx: object
+  /** Runs SQL on `db` and `trx`. */
+  readonly executor: Executor
   readonly parent: TransactionScope | undefined
   readonly depth: number
   /** False once this scope committed, rolled back or was released. */
@@ -34,9 +37,10 @@ export class TransactionScope {
   private readonly rollbackHooks: RegisteredHook[] = []
   private savepointCounter = 0
 
-  constructor(db: Kysely<any>, trx: Transaction<any>, parent?: TransactionScope) {
+  constructor(db: object, trx: object, executor: Executor, parent?: TransactionScope) {
     this.db = db
     this.trx = trx
+    this.executor = executor
     this.parent = parent
     this.root = parent?.root ?? this
     this.depth = parent ? parent.depth + 1 : 0
@@ -90,17 +94,30 @@ export const currentScope = new AsyncLocalStorage<TransactionScope>()
 /** Scopes by the transaction object handed to the user's callback. */
 const scopesByTransaction = new WeakMap<object, TransactionScope>()
 
-export function registerScope(scope: TransactionScope): void {
+/**
+ * Makes `scope` the one its transaction handle stands for, and returns the
+ * function that undoes it when the scope ends. Some ORMs hand a savepoint the
+ * same handle as its transaction (TypeORM's manager): the savepoint's scope
+ * stands for it until the savepoint ends, then the outer scope again.
+ */
+export function registerScope(scope: TransactionScope): () => void {
+  const previous = scopesByTransaction.get(scope.trx)
   scopesByTransaction.set(scope.trx, scope)
+  return () => {
+    if (scopesByTransaction.get(scope.trx) !== scope) return
+    if (previous) scopesByTransaction.set(scope.trx, previous)
+    else scopesByTransaction.delete(scope.trx)
+  }
 }
 
 /**
  * The active scope `runner` stands for: the scope of a transaction object
- * withTransaction handed out, or, for the root Kysely instance, the active
- * scope of the current async context opened on that same instance.
+ * withTransaction handed out, or, for the root Kysely instance or ORM client, the active
+ * scope of the current async context opened on that same instance (or client).
  */
 export function findScope(runner: unknown): TransactionScope | undefined {
-  if (typeof runner !== 'object' || runner === null) return undefined
+  // knex's and postgres.js's handles are functions.
+  if ((typeof runner !== 'object' && typeof runner !== 'function') || runner === null) return undefined
   const direct = scopesByTransaction.get(runner)
   if (direct) return direct.active ? direct : undefined
   const ambient = currentScope.getStore()

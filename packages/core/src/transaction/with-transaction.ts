@@ -1,11 +1,18 @@
 import type { ControlledTransaction, Kysely, Transaction } from 'kysely'
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
+import { InvalidOptionError } from '../errors/invalid-option-error.js'
+import { kyselyExecutor } from '../executors/kysely-executor.js'
+import { pickExecutor } from '../executors/pick-executor.js'
+import { callback } from '../options/option-kinds.js'
+import { checkValue, resolveOptions } from '../options/resolve-options.js'
 import { isKysely } from '../sql-executor.js'
-import { currentScope, findScope, type Hook, registerScope, TransactionScope } from './transaction-scope.js'
-import { ISOLATION_LEVELS, type TransactionOptions } from './transaction-options.js'
+import { inOrmSavepoint, inOrmTransaction } from './orm-transaction.js'
+import { runHooks } from './run-hooks.js'
+import type { TransactionOf } from './transaction-of.js'
+import { currentScope, findScope, registerScope, TransactionScope } from './transaction-scope.js'
+import { TRANSACTION_OPTIONS, type TransactionOptions } from './transaction-options.js'
 
-const OPTION_NAMES = ['isolationLevel', 'accessMode', 'onHookError']
+const TRANSACTION_FUNCTION = callback()({ required: true, expected: 'an async function receiving the transaction', description: 'Runs in the transaction.' })
 
 /**
  * Runs `fn` in a transaction and returns its result.
@@ -20,6 +27,11 @@ const OPTION_NAMES = ['isolationLevel', 'accessMode', 'onHookError']
  *   inside `fn` (found through AsyncLocalStorage), it opens a savepoint.
  *   A savepoint that rolls back drops the onCommit hooks registered in it and
  *   runs its onRollback hooks; the outer transaction carries on.
+ * - Other ORMs: `db` may also be a PrismaClient, a Drizzle db (node-postgres
+ *   or postgres.js), a TypeORM DataSource, a MikroORM EntityManager, a
+ *   Sequelize instance, knex or postgres.js's `sql`. withTransaction opens
+ *   that ORM's own transaction and hands `fn` the ORM's handle (`tx`,
+ *   `manager`, `em`, `t`…); nesting uses the ORM's own savepoints.
  *
  * @example
  * const user = await withTransaction(db, async (trx) => {
@@ -28,26 +40,32 @@ const OPTION_NAMES = ['isolationLevel', 'accessMode', 'onHookError']
  *   return user
  * })
  */
-export async function withTransaction<DB, T>(
-  db: Kysely<DB>,
-  fn: (trx: Transaction<DB>) => Promise<T>,
-  options: TransactionOptions = {},
-): Promise<T> {
-  validateOptions(options)
-  if (!isKysely(db)) {
-    throw new InvalidOptionError('db', 'withTransaction(db, fn): db must be a Kysely instance (new Kysely({ dialect: new PostgresDialect({ pool }) })).')
-  }
-  if (typeof fn !== 'function') {
-    throw new InvalidOptionError('fn', 'withTransaction(db, fn): fn must be an async function receiving the transaction.')
-  }
+export function withTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>, options?: TransactionOptions): Promise<T>
+export function withTransaction<C extends object, T>(client: C, fn: (tx: TransactionOf<C>) => Promise<T>, options?: TransactionOptions): Promise<T>
+export async function withTransaction<T>(db: object, fn: (trx: any) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  resolveOptions('withTransaction', TRANSACTION_OPTIONS, options)
+  checkValue('withTransaction(db, fn)', 'fn', TRANSACTION_FUNCTION, fn)
   const parent = findScope(db)
-  if (parent) return inSavepoint(parent, fn as (trx: Transaction<any>) => Promise<T>)
-  if (db.isTransaction) {
-    throw new NotInTransactionError(
-      'withTransaction was given a transaction it did not open (from db.transaction() or db.startTransaction()), so it cannot run hooks when that transaction commits. Pass the Kysely instance instead, and nest calls to withTransaction for savepoints.',
+  if (parent) return parent.executor === kyselyExecutor ? inSavepoint(parent, fn) : inOrmSavepoint(parent, fn)
+  if (isKysely(db)) {
+    if (db.isTransaction) throw notOpenedHere()
+    return topLevel(db as Kysely<any>, fn, options)
+  }
+  const executor = pickExecutor(db)
+  if (!executor?.transaction) {
+    throw new InvalidOptionError(
+      'db',
+      `withTransaction(db, fn): db must be a Kysely instance or the client of a supported ORM (a PrismaClient, a Drizzle db, a TypeORM DataSource, a MikroORM EntityManager, a Sequelize instance, knex, postgres.js's sql), got ${executor ? `a ${executor.name} client` : db === null ? 'null' : typeof db}.`,
     )
   }
-  return topLevel(db as Kysely<any>, fn as (trx: Transaction<any>) => Promise<T>, options)
+  if (executor.notInTransaction(db) === undefined) throw notOpenedHere()
+  return inOrmTransaction(executor, db, fn, options)
+}
+
+function notOpenedHere(): NotInTransactionError {
+  return new NotInTransactionError(
+    'withTransaction was given a transaction it did not open, so it cannot run hooks when that transaction commits. Pass the client (the Kysely instance, the PrismaClient, the Drizzle db…) instead, and nest calls to withTransaction for savepoints.',
+  )
 }
 
 async function topLevel<T>(db: Kysely<any>, fn: (trx: Transaction<any>) => Promise<T>, options: TransactionOptions): Promise<T> {
@@ -55,7 +73,7 @@ async function topLevel<T>(db: Kysely<any>, fn: (trx: Transaction<any>) => Promi
   if (options.isolationLevel) builder = builder.setIsolationLevel(options.isolationLevel)
   if (options.accessMode) builder = builder.setAccessMode(options.accessMode)
   const trx = await builder.execute()
-  const scope = new TransactionScope(db, trx)
+  const scope = new TransactionScope(db, trx, kyselyExecutor)
   if (options.onHookError) scope.onHookError = options.onHookError
   registerScope(scope)
 
@@ -87,7 +105,7 @@ async function inSavepoint<T>(parent: TransactionScope, fn: (trx: Transaction<an
   // Kysely types savepoint names statically; ours are generated at run time.
   const controlled = parent.trx as ControlledTransaction<any, any>
   const trx = await controlled.savepoint(name as never).execute()
-  const scope = new TransactionScope(parent.root.db, trx, parent)
+  const scope = new TransactionScope(parent.root.db, trx, kyselyExecutor, parent)
   registerScope(scope)
   try {
     const result = await currentScope.run(scope, () => fn(trx))
@@ -114,42 +132,5 @@ async function rollbackQuietly(trx: ControlledTransaction<any, any>, original: u
     if (original instanceof Error && original.cause === undefined) {
       Object.defineProperty(original, 'rollbackError', { value: rollbackError, enumerable: false })
     }
-  }
-}
-
-async function runHooks(hooks: readonly Hook[], onHookError: (error: unknown) => void): Promise<void> {
-  for (const hook of hooks) {
-    try {
-      await hook()
-    } catch (error) {
-      try {
-        onHookError(error)
-      } catch {
-        // An error handler that throws must not break the remaining hooks.
-      }
-    }
-  }
-}
-
-function validateOptions(options: TransactionOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', 'withTransaction(db, fn, options): options must be an object.')
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key)) {
-      throw new InvalidOptionError(key, `withTransaction: unknown option "${key}". Known options: ${OPTION_NAMES.join(', ')}.`)
-    }
-  }
-  if (options.isolationLevel !== undefined && !ISOLATION_LEVELS.includes(options.isolationLevel)) {
-    throw new InvalidOptionError(
-      'isolationLevel',
-      `withTransaction: isolationLevel must be one of ${ISOLATION_LEVELS.map((l) => `'${l}'`).join(', ')}; got ${JSON.stringify(options.isolationLevel)}.`,
-    )
-  }
-  if (options.accessMode !== undefined && options.accessMode !== 'read only' && options.accessMode !== 'read write') {
-    throw new InvalidOptionError('accessMode', `withTransaction: accessMode must be 'read only' or 'read write'.`)
-  }
-  if (options.onHookError !== undefined && typeof options.onHookError !== 'function') {
-    throw new InvalidOptionError('onHookError', 'withTransaction: onHookError must be a function (error) => void.')
   }
 }

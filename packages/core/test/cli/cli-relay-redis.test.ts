@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { enqueueOnCommit, migrate, withTransaction } from '@txbox/core'
 import { serviceUrls, uniqueName, useTestDatabase, waitFor } from '@txbox/testing'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ensureBuilt, ensureCliBuilt, repoRoot, runCli, startCli } from './cli-process.js'
 
@@ -82,6 +83,25 @@ test('txbox relay publishes committed messages to Redis and logs JSON lines with
   const lines = result.stderr.trim().split('\n').map((line) => JSON.parse(line))
   expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['relaying; SIGTERM or Ctrl-C stops after the batch in flight', 'published 3 message(s)', 'stopping: finishing the batch in flight']))
   for (const line of lines) expect(line).toEqual(expect.objectContaining({ time: expect.any(String), level: expect.any(String), msg: expect.any(String) }))
+})
+
+test('the relay flags reach the relay: an outbox of its own table names, published with the flags given', async () => {
+  const stream = newStream()
+  const tables = { schema: t.schema, outboxTable: 'cli_orders', deadTable: 'cli_orders_dead', inboxTable: 'cli_orders_inbox' }
+  await migrate(t.db, tables)
+  const ids = await withTransaction(t.db, (trx) => enqueueOnCommit(trx, [1, 2, 3].map((n) => ({ topic: 'orders', key: `k${n}`, payload: { n } })), tables))
+  const flags = ['--outbox-table', 'cli_orders', '--dead-table', 'cli_orders_dead', '--inbox-table', 'cli_orders_inbox', '--poll-interval', '100']
+  const relayFlags = ['--publish-timeout', '5000', '--lanes-per-claim', '4', '--backoff-initial-delay', '10', '--backoff-max-delay', '100', '--no-block-key-on-failure']
+  const relay = startCli(['relay', '--schema', t.schema, '--stream', stream, ...flags, ...relayFlags], { cwd: project, env: env() })
+  try {
+    await waitFor(async () => (await redis.xlen(stream)) === 3, { timeoutMs: 15_000, message: `3 entries in ${stream}` })
+  } finally {
+    relay.kill('SIGTERM')
+  }
+  expect((await relay.exited).code).toBe(0)
+  expect((await streamEntries(stream)).map((e) => e.messageId).sort()).toEqual([...ids].sort())
+  const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${t.schema}.cli_orders`)}`.execute(t.db)
+  expect(Number(rows[0]?.n)).toBe(0)
 })
 
 test('SIGTERM mid-stream: the relay finishes its batch, exits 0, and no message is lost or published twice', async () => {

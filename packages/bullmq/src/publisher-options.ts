@@ -1,0 +1,26 @@
+import { consoleLogger, type OutboxMessage } from '@txbox/core'
+import { adapt, callback, LOGGER_OPTION, type OptionDeclaration, shape, text, textOrCallback } from '@txbox/core/adapter'
+import type { ConnectionOptions, JobsOptions } from 'bullmq'
+import type { BullmqPublisherOptions } from './bullmq-config.js'
+
+type NameOf = (message: OutboxMessage) => string
+
+/** The options of {@link bullmqPublisher}, declared once (checked by resolveOptions, shown in docs/api.md). */
+export const PUBLISHER_OPTIONS = {
+  connection: shape<ConnectionOptions>()({
+    type: 'ConnectionOptions',
+    required: true,
+    description: "BullMQ's connection: your ioredis client (kept open by close()), or connection options.",
+    expected: 'an ioredis client or BullMQ connection options ({ host, port }), as given to a BullMQ Queue',
+    test: (value) => typeof value === 'object' && value !== null,
+  }),
+  queue: textOrCallback<NameOf>()({ signature: '(message) => string', defaultText: 'the topic', description: 'The queue each job goes to.' }),
+  jobName: textOrCallback<NameOf>()({ signature: '(message) => string', defaultText: 'the topic', description: "The job's name." }),
+  jobOptions: callback<(message: OutboxMessage) => JobsOptions>()({
+    expected: 'a function (message) => BullMQ job options',
+    defaultText: 'DEFAULT_RETENTION',
+    description: 'Job options per message, over DEFAULT_RETENTION.',
+  }),
+  prefix: text({ defaultText: "'bull'", description: "BullMQ's key prefix, as given to your Queues and Workers." }),
+  logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings to the console)' }),
+} as const satisfies Record<keyof BullmqPublisherOptions, OptionDeclaration<any>>

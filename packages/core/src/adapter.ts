@@ -1,0 +1,31 @@
+// @txbox/core/adapter: what adapter packages (@txbox/redis, @txbox/rabbitmq,
+// …) and tools share with the core, kept out of the main entry so that the
+// API users import stays small. Options are declared as data
+// (OptionDeclaration) and checked by one resolver; the same declarations
+// generate the docs' option tables.
+
+export type { OptionDeclaration, OptionDeclarations, ResolvedOptions } from './options/option-declaration.js'
+export { Rejection } from './options/option-declaration.js'
+export {
+  adapt,
+  boolean,
+  callback,
+  finiteNumber,
+  hasMethods,
+  integer,
+  MAX_TIMER_MS,
+  oneOf,
+  type Presence,
+  shape,
+  text,
+  textOrCallback,
+} from './options/option-kinds.js'
+export { checkValue, describeValue, rejectUnknownOptions, resolveOptions } from './options/resolve-options.js'
+export { renderOptionTable } from './options/option-table.js'
+export { DATABASE_OPTION } from './options/database-option.js'
+export { LOGGER_OPTION } from './logger.js'
+export { TABLE_OPTIONS } from './schema/table-names.js'
+export { TRANSACTION_OPTIONS } from './transaction/transaction-options.js'
+export { PROCESS_ONCE_OPTIONS } from './inbox/validate-inbox-input.js'
+export { RELAY_OPTIONS } from './relay/relay-options.js'
+export { BACKOFF_OPTIONS } from './relay/backoff.js'
