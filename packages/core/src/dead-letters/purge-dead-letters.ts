@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely'
 import { inDeadLetterTransaction, lockDeadLetters } from '../cli/dead-selection.js'
 import { resolveTableNames, type TableOptions } from '../schema/table-names.js'
-import { requireKysely, runSql } from '../sql-executor.js'
+import { requireKysely } from '../options/database-option.js'
+import { runSql } from '../sql-executor.js'
 import type { DeadLetterRef, DeadLetterSelection } from './dead-letter-selection.js'
 import { validateDeadLetterSelection } from './validate-dead-letter-selection.js'
 
