@@ -26,8 +26,9 @@ export interface RelaySessions {
 /**
  * The relays, from what PostgreSQL shows of their sessions (pg_stat_activity),
  * so that nothing has to be added to the relay or the schema: a session that
- * LISTENs on the outbox's channel, or whose last statement read or changed
- * the outbox (other than an INSERT: writers enqueue), grouped by client
+ * LISTENs on the outbox's channel, or whose last statement on the outbox was
+ * a WITH, DELETE or UPDATE (the relay's claim, settle and promotion; writers
+ * INSERT, and a person's SELECT or ANALYZE is no relay), grouped by client
  * (user, application_name, address). A relay on another database user is seen
  * only with the pg_read_all_stats role (or as a superuser); a relay that polls
  * without LISTEN shows while its statements run or were its last ones.
@@ -54,7 +55,7 @@ export async function readRelaySessions(db: Kysely<any>, tables: OutboxTables): 
       WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
     ) a
     WHERE is_listen
-       OR (strpos(query, ${quotedOutbox}) > 0 AND NOT starts_with(query, ${OWN_STATEMENT_MARK}) AND query !~* '^\\s*INSERT')
+       OR (strpos(query, ${quotedOutbox}) > 0 AND NOT starts_with(query, ${OWN_STATEMENT_MARK}) AND query ~* '^\\s*(WITH|DELETE|UPDATE)\\M')
     GROUP BY application_name, client_addr, usename
     ORDER BY min(backend_start)`.execute(db)
   return rows.map((r) => ({
