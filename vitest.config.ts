@@ -8,8 +8,8 @@ export default defineConfig({
     // Tests run against the sources; the built packages are checked by the
     // CLI tests (which spawn dist/) and by `pnpm check:packages`.
     alias: {
-      // Before '@txbox/core', which would otherwise take its subpaths too.
-      '@txbox/core/adapter': src('./packages/core/src/adapter.ts'),
+      // Before '@txbox/core', which would also match it as a prefix.
+      '@txbox/core/adapter': src('./packages/core/src/adapter/index.ts'),
       '@txbox/core': src('./packages/core/src/index.ts'),
       '@txbox/redis': src('./packages/redis/src/index.ts'),
       '@txbox/rabbitmq': src('./packages/rabbitmq/src/index.ts'),

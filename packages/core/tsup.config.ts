@@ -2,9 +2,9 @@ import { defineConfig } from 'tsup'
 
 export default defineConfig([
   {
-    // adapter: the subpath @txbox/core/adapter. One build, so both entries
-    // share one chunk: one InvalidOptionError class, whichever entry throws it.
-    entry: { index: 'src/index.ts', adapter: 'src/adapter.ts' },
+    // adapter: what the adapter packages share (@txbox/core/adapter); one
+    // build, so both entries share one copy of the error classes.
+    entry: { index: 'src/index.ts', adapter: 'src/adapter/index.ts' },
     // ESM only: CommonJS users load it with require() (require(esm), Node
     // 20.19+). One copy of the module means one transaction scope
     // (AsyncLocalStorage) and one set of error classes, whatever mix of

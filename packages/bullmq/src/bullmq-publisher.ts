@@ -1,5 +1,5 @@
 import type { OutboxMessage, Publisher, PublishResult } from '@txbox/core'
-import { resolveOptions } from '@txbox/core/adapter'
+import { ABORTED, resolveOptions, untilAborted } from '@txbox/core/adapter'
 import type { JobsOptions, Queue } from 'bullmq'
 import type { BullmqPublisherOptions } from './bullmq-config.js'
 import { BullmqAddError } from './errors/bullmq-add-error.js'
@@ -206,22 +206,3 @@ function callName(nameOf: NameOf, message: OutboxMessage, option: 'queue' | 'job
   return name
 }
 
-const ABORTED = Symbol('aborted')
-
-/** Resolves or rejects with `promise`, or rejects with {@link ABORTED} as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ABORTED)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
-}

@@ -1,4 +1,5 @@
-import { type BrokerConnection, type BrokerDescriptor, InvalidOptionError, type Logger } from '@txbox/core'
+import { type BrokerConnection, type BrokerDescriptor, type BrokerOpenOptions, InvalidOptionError, type Logger } from '@txbox/core'
+import { brokerFlagsOf } from '@txbox/core/adapter'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { NatsConnectError } from './errors/nats-connect-error.js'
@@ -32,17 +33,12 @@ export const broker: BrokerDescriptor = {
   open: openNats,
 }
 
-async function openNats(url: string, options: { readonly flags: Readonly<Record<string, string | number | undefined>>; readonly logger: Logger }): Promise<BrokerConnection> {
-  const { flags, logger } = options
-  for (const [name, value] of Object.entries(flags)) {
-    if (value !== undefined && !(name in FLAGS)) {
-      throw new InvalidOptionError(name, `--${kebab(name)} is not an option of the NATS broker; it takes ${Object.keys(FLAGS).map((f) => `--${kebab(f)}`).join(', ')}.`)
-    }
-  }
-  const subject = flags.subject
+async function openNats(url: string, options: BrokerOpenOptions): Promise<BrokerConnection> {
+  const { logger } = options
+  const { subject } = brokerFlagsOf('NATS', FLAGS, options.flags)
   if (subject !== undefined) {
-    const problem = typeof subject === 'string' ? subjectProblem(subject) : 'it is not text'
-    if (problem) throw new InvalidOptionError('subject', `--subject "${String(subject)}" cannot be published to: ${problem}.`)
+    const problem = subjectProblem(subject)
+    if (problem) throw new InvalidOptionError('subject', `--subject "${subject}" cannot be published to: ${problem}.`)
   }
   let address: ReturnType<typeof parseNatsUrl>
   try {
@@ -68,7 +64,7 @@ async function openNats(url: string, options: { readonly flags: Readonly<Record<
   }
   try {
     const jsm = await jetstreamManager(nc, { timeout: CONNECT_TIMEOUT_MS })
-    if (typeof subject === 'string') {
+    if (subject !== undefined) {
       try {
         await jsm.streams.find(subject)
       } catch (error) {
@@ -84,7 +80,7 @@ async function openNats(url: string, options: { readonly flags: Readonly<Record<
     )
   }
   void reportStatus(nc, description, logger)
-  const publisher = natsPublisher({ connection: nc, ...(typeof subject === 'string' ? { subject } : {}) })
+  const publisher = natsPublisher({ connection: nc, ...(subject !== undefined ? { subject } : {}) })
   return {
     publisher,
     description,
@@ -106,8 +102,4 @@ async function reportStatus(nc: NatsConnection, description: string, logger: Log
     else if (status.type === 'reconnect') logger.info({ broker: description }, 'reconnected to NATS')
     else if (status.type === 'error') logger.error({ broker: description, err: (status as { error?: unknown }).error }, 'NATS connection error')
   }
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }

@@ -1,10 +1,11 @@
 import { type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
+import { callHandler, ConsumerLoop, timedOut } from '@txbox/core/adapter'
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
 import { publishDeadLetter } from './dead-letter.js'
 import { ensureDurableConsumer, isNotFound } from './durable-consumer.js'
 import { NatsConsumerStartError } from './errors/nats-consumer-start-error.js'
-import { callHandler, type HandlerOutcome } from './handler-call.js'
+import { NatsHandlerTimeoutError } from './errors/nats-handler-timeout-error.js'
 import type { ConsumeNatsOptions } from './nats-config.js'
 import { decodeMessage } from './nats-message.js'
 import { describe } from './publish-failure.js'
@@ -75,33 +76,23 @@ export async function consumeNats<T = unknown>(options: ConsumeNatsOptions<T>): 
   return loop.start()
 }
 
-class PullLoop<T> implements NatsConsumer {
-  private stopping = false
-  private loop: Promise<void> | undefined
-  private stopped: Promise<void> | undefined
-  /** Ends a wait of the loop (for messages, or a backoff) early. */
-  private wake: (() => void) | undefined
+class PullLoop<T> extends ConsumerLoop implements NatsConsumer {
   private consumer: Consumer | undefined
 
   constructor(
     private readonly o: ResolvedConsumerOptions<T>,
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
-  ) {}
-
-  start(): this {
-    this.loop = this.run()
-    return this
+  ) {
+    super(o.logger, 'txbox nats consumer')
   }
 
-  stop(): Promise<void> {
-    this.stopping = true
-    this.wake?.()
-    this.stopped ??= (async () => {
-      const ended = await settledWithin(this.loop ?? Promise.resolve(), this.o.handlerTimeoutMs + this.o.fetchWaitMs + STOP_GRACE_MS)
-      if (!ended) this.log('warn', this.where(), 'txbox nats consumer: stop() gave up waiting for NATS; the messages in hand are delivered again after ackWaitMs')
-    })()
-    return this.stopped
+  protected stopBoundMs(): number {
+    return this.o.handlerTimeoutMs + this.o.fetchWaitMs + STOP_GRACE_MS
+  }
+
+  protected gaveUpMessage(): string {
+    return 'stop() gave up waiting for NATS; the messages in hand are delivered again after ackWaitMs'
   }
 
   /** Warns at start when no stream captures the dead-letter subject: every dead letter would fail. */
@@ -112,32 +103,33 @@ class PullLoop<T> implements NatsConsumer {
       this.log(
         'warn',
         { err: error, ...this.where() },
-        `txbox nats consumer: no stream captures the dead-letter subject "${this.o.deadLetterSubject}"; a message that keeps failing will be retried until one does (create a stream with subjects ['txbox.dead.>'], or pass deadLetterSubject)`,
+        `no stream captures the dead-letter subject "${this.o.deadLetterSubject}"; a message that keeps failing will be retried until one does (create a stream with subjects ['txbox.dead.>'], or pass deadLetterSubject)`,
       )
     }
   }
 
-  private async run(): Promise<void> {
-    let failures = 0
-    while (!this.stopping) {
-      if (this.o.connection.isClosed()) {
-        this.log('error', this.where(), 'txbox nats consumer: the NATS connection was closed; the consumer stopped (open a new connection and consumer)')
-        return
-      }
-      try {
-        await this.pullAndHandle()
-        failures = 0
-      } catch (error) {
-        if (this.stopping || this.o.connection.isClosed()) continue
-        failures++
-        if (isNotFound(error, 10014) || /consumer (not found|deleted)/i.test(describe(error))) {
-          await this.recreateConsumer()
-        } else {
-          this.log('error', { err: error, ...this.where() }, 'txbox nats consumer: pulling messages failed; retrying')
-        }
-        await this.sleep(Math.min(100 * 2 ** Math.min(failures, 6), 5000))
-      }
+  /** The user's connection closed: nothing can be pulled on it any more. */
+  protected override ended(): boolean {
+    if (!this.o.connection.isClosed()) return false
+    if (!this.stopping && !this.closedReported) {
+      this.closedReported = true
+      this.log('error', this.where(), 'the NATS connection was closed; the consumer stopped (open a new connection and consumer)')
     }
+    return true
+  }
+
+  private closedReported = false
+
+  protected async recover(error: unknown): Promise<void> {
+    if (isNotFound(error, 10014) || /consumer (not found|deleted)/i.test(describe(error))) {
+      await this.recreateConsumer()
+    } else {
+      this.log('error', { err: error, ...this.where() }, 'pulling messages failed; retrying')
+    }
+  }
+
+  protected step(): Promise<void> {
+    return this.pullAndHandle()
   }
 
   /**
@@ -220,22 +212,19 @@ class PullLoop<T> implements NatsConsumer {
       await this.deadLetter(m, deliveries, message.messageId, `delivered ${deliveries} times without being acknowledged (maxDeliveries ${o.maxDeliveries})`)
       return
     }
-    const outcome = await callHandler(
-      (signal) => {
-        const run = async () => {
-          await o.handler(message, { signal })
-        }
-        return o.wrap ? o.wrap(message, run) : run()
-      },
-      message.messageId,
-      o.handlerTimeoutMs,
-    )
+    const outcome = await callHandler({
+      message,
+      handler: o.handler,
+      wrap: o.wrap,
+      timeoutMs: o.handlerTimeoutMs,
+      timeoutError: () => new NatsHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
+    })
     if (outcome.ok) {
       await this.ack(m, message.messageId)
       return
     }
-    const timedOut = 'settled' in outcome
-    if (timedOut) this.reportLateHandler(outcome.settled, message.messageId)
+    const late = timedOut(outcome)
+    if (late) this.reportLateHandler(outcome.settled, { messageId: message.messageId })
     if (deliveries >= o.maxDeliveries) {
       await this.deadLetter(m, deliveries, message.messageId, describe(outcome.error))
       return
@@ -244,9 +233,9 @@ class PullLoop<T> implements NatsConsumer {
     this.log(
       'warn',
       { err: outcome.error, ...this.where(), messageId: message.messageId, streamSequence: message.streamSequence, deliveries, retryDelayMs: o.retryDelayMs },
-      timedOut
-        ? 'txbox nats consumer: handler did not settle within handlerTimeoutMs; the message is delivered again after retryDelayMs (the handler is left running)'
-        : 'txbox nats consumer: handler failed; the message is delivered again after retryDelayMs',
+      late
+        ? 'handler did not settle within handlerTimeoutMs; the message is delivered again after retryDelayMs (the handler is left running)'
+        : 'handler failed; the message is delivered again after retryDelayMs',
     )
   }
 
@@ -255,7 +244,7 @@ class PullLoop<T> implements NatsConsumer {
       await m.ackAck({ timeout: ACK_TIMEOUT_MS })
     } catch (error) {
       // Unconfirmed means perhaps delivered again later: at least once, never lost.
-      this.log('error', { err: error, ...this.where(), messageId, streamSequence: m.info.streamSequence }, 'txbox nats consumer: the ack was not confirmed; the message may be delivered again')
+      this.log('error', { err: error, ...this.where(), messageId, streamSequence: m.info.streamSequence }, 'the ack was not confirmed; the message may be delivered again')
     }
   }
 
@@ -271,22 +260,11 @@ class PullLoop<T> implements NatsConsumer {
       await publishDeadLetter(this.js, o.deadLetterSubject, m, { durable: o.durable, deliveries, error, messageId })
     } catch (err) {
       m.nak(o.retryDelayMs)
-      this.log('error', { err, ...fields }, 'txbox nats consumer: publishing a dead letter failed; the message is delivered again and the dead letter retried')
+      this.log('error', { err, ...fields }, 'publishing a dead letter failed; the message is delivered again and the dead letter retried')
       return
     }
     m.term()
-    this.log('warn', fields, 'txbox nats consumer: message moved to the dead-letter subject')
-  }
-
-  /** A handler that timed out may still finish: say so, since its work may now be done twice. */
-  private reportLateHandler(settled: Promise<HandlerOutcome>, messageId: string): void {
-    void settled.then((late) =>
-      this.log(
-        'warn',
-        { ...this.where(), messageId, succeeded: late.ok, ...(late.ok ? {} : { err: late.error }) },
-        'txbox nats consumer: a handler that had timed out settled late; its delivery had already counted as failed',
-      ),
-    )
+    this.log('warn', fields, 'message moved to the dead-letter subject')
   }
 
   /** The durable consumer vanished (deleted by hand, or with its stream): make it again, and say what that means. */
@@ -297,43 +275,15 @@ class PullLoop<T> implements NatsConsumer {
       this.log(
         'warn',
         this.where(),
-        'txbox nats consumer: the durable consumer was missing (deleted, or its stream re-created) and was created again; it delivers the stream from its first message, again for those handled before (drop duplicates with processOnce)',
+        'the durable consumer was missing (deleted, or its stream re-created) and was created again; it delivers the stream from its first message, again for those handled before (drop duplicates with processOnce)',
       )
     } catch (error) {
-      this.log('error', { err: error, ...this.where() }, 'txbox nats consumer: the durable consumer is missing and creating it again failed; retrying')
+      this.log('error', { err: error, ...this.where() }, 'the durable consumer is missing and creating it again failed; retrying')
     }
   }
 
-  private where(): Record<string, unknown> {
+  protected where(): Record<string, unknown> {
     return { stream: this.o.stream, durable: this.o.durable, server: this.o.connection.getServer() }
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.wake = done
-    })
-  }
-
-  private log(level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
-    this.o.logger[level](fields, message)
-  }
-}
-
-/** Whether `promise` settled within `ms`. */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }

@@ -1,4 +1,5 @@
-import type { OutboxMessage } from '@txbox/core'
+import type { Logger, OutboxMessage } from '@txbox/core'
+import type { HandlerContext } from '@txbox/core/adapter'
 import type { AmqpConnection } from './amqp-types.js'
 import type { ConsumerTopology } from './rabbitmq-consumer-topology.js'
 import type { RabbitmqMessage } from './rabbitmq-message.js'
@@ -75,8 +76,12 @@ export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
    * time a channel opens (idempotent). Without it, the queue must exist.
    */
   declare?: RabbitmqConsumerDeclaration
-  /** Processes one message. Resolve to ack it; throw to have it redelivered (or dead-lettered after `maxDeliveries`). */
-  handler: (message: RabbitmqMessage<T>) => Promise<void>
+  /**
+   * Processes one message. Resolve to ack it; throw (or outlive
+   * `handlerTimeoutMs`) to have it redelivered (or dead-lettered after
+   * `maxDeliveries`). `context.signal` aborts when it timed out.
+   */
+  handler: RabbitmqHandler<T>
   /** Unacknowledged messages in flight at once (basic.qos), which is also the handler concurrency. Default 10. */
   prefetch?: number
   /**
@@ -91,20 +96,39 @@ export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
    * `wrap: (m, run) => processOnce(db, m.messageId, run)`, so that a
    * redelivered message is skipped and the handler's writes commit with its
    * inbox record. The message is acked when the returned promise resolves.
+   * `handlerTimeoutMs` covers `wrap` and handler together.
    */
   wrap?: (message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>
   /**
-   * Told about every failure: a handler that threw (with its message), an
-   * undecodable delivery ({@link UndecodableMessageError}), a lost channel or
-   * connection, a lost ack ({@link RabbitmqConsumerError}, whose `reason`
-   * says which). The message is redelivered or dead-lettered all the same.
-   * Default: the console, `console.warn` for a failed handler (it is retried),
-   * `console.error` for the rest.
+   * How long one handler call (with `wrap`) may take, in ms. After that its
+   * signal aborts, the delivery counts as failed (requeued, or rejected to
+   * the dead letters on its `maxDeliveries`-th attempt) and the consumer
+   * moves on; a handler that never settles is left behind. Also bounds how
+   * long `stop()` waits for the handlers in flight. Default 30000.
+   */
+  handlerTimeoutMs?: number
+  /**
+   * Where the consumer logs failed handlers, dead letters, undecodable
+   * deliveries and lost channels or connections (levels `warn` and `error`;
+   * each message starts with `txbox rabbitmq consumer:`, and `err` carries the
+   * error: a {@link RabbitmqConsumerError} whose `reason` says which, an
+   * {@link UndecodableMessageError}, or what the handler threw). pino fits.
+   * Default: the console (`consoleLogger` of @txbox/core), unless `onError`
+   * is given. The same contract as the Redis and NATS consumers.
+   */
+  logger?: Logger
+  /**
+   * @deprecated Use `logger`, as the other adapters' consumers do. Still
+   * told about every failure, with the error and the message (when there is
+   * one); when given without `logger`, nothing goes to the console.
    */
   onError?: (error: unknown, message: RabbitmqMessage<T> | undefined) => void
   /** First delay before re-opening a lost channel or connection, in ms (doubling up to 30 s). Default 500. */
   reconnectDelay?: number
 }
+
+/** Handles one message (see `handler` of {@link consumeRabbitmq}). */
+export type RabbitmqHandler<T = unknown> = (message: RabbitmqMessage<T>, context: HandlerContext) => Promise<void> | void
 
 /** Publisher options, validated once. */
 export interface ResolvedPublisherOptions {
@@ -123,10 +147,12 @@ export interface ResolvedConsumerOptions<T> {
   readonly connectionName: string
   readonly queue: string
   readonly declare: ConsumerTopology | undefined
-  readonly handler: (message: RabbitmqMessage<T>) => Promise<void>
+  readonly handler: RabbitmqHandler<T>
   readonly prefetch: number
   readonly maxDeliveries: number
   readonly wrap: ((message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>) | undefined
-  readonly onError: (error: unknown, message: RabbitmqMessage<T> | undefined) => void
+  readonly handlerTimeoutMs: number
+  readonly logger: Logger
+  readonly onError: ((error: unknown, message: RabbitmqMessage<T> | undefined) => void) | undefined
   readonly reconnectDelay: number
 }

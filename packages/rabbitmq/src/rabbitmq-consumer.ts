@@ -1,11 +1,14 @@
+import { callHandler, timedOut } from '@txbox/core/adapter'
 import type { AmqpChannel, AmqpConnection, AmqpMessage } from './amqp-types.js'
 import { AmqpConnectionSlot } from './connect-amqp.js'
 import { DeliveryAttempts } from './delivery-attempts.js'
 import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
+import { RabbitmqHandlerTimeoutError } from './errors/rabbitmq-handler-timeout-error.js'
 import type { RabbitmqConsumerOptions, ResolvedConsumerOptions } from './rabbitmq-config.js'
 import { resolveConsumerOptions } from './rabbitmq-options.js'
 import { declareConsumerTopology } from './rabbitmq-consumer-topology.js'
 import { decodeMessage, type RabbitmqMessage } from './rabbitmq-message.js'
+import { AnswerBudget, CONNECT_TIMEOUT_MS, STOP_ANSWER_MS, stopUnanswered, withConsumerHeartbeat } from './silent-connection.js'
 
 /** A running consumer, as {@link consumeRabbitmq} returns it. */
 export interface RabbitmqConsumer {
@@ -13,7 +16,11 @@ export interface RabbitmqConsumer {
    * Stops gracefully: cancels the consumer (no new message starts), waits for
    * the handlers in flight to finish and be acknowledged, then closes the
    * channel (and the connection, when the consumer opened it). Messages
-   * prefetched but not started go back to the queue. Idempotent.
+   * prefetched but not started go back to the queue. Idempotent. Bounded: a
+   * handler that does not settle within `handlerTimeoutMs` counts as failed
+   * and is left running; RabbitMQ gets 5 s in all to answer the cancel and
+   * the closes, after which the consumer's own connection is cut (its unacked
+   * messages are delivered again).
    */
   stop(): Promise<void>
 }
@@ -32,7 +39,8 @@ export interface RabbitmqConsumer {
  * backoff until `stop()`. With `connection`, a lost channel is re-opened on
  * it; when your connection closes, the consumer reports it
  * (`RabbitmqConsumerError`, reason `connection-closed`) and stops. Every
- * failure goes to `onError`, by default to the console.
+ * failure goes to `logger` (default: the console), as with every txbox
+ * consumer. A handler that outlives `handlerTimeoutMs` counts as failed.
  *
  * ```ts
  * const consumer = await consumeRabbitmq({
@@ -75,19 +83,8 @@ class RabbitmqQueueConsumer<T> {
   private readonly onGivenConnectionClose = () => this.givenConnectionLost()
 
   constructor(options: ResolvedConsumerOptions<T>) {
-    this.connections = new AmqpConnectionSlot(options.connection, options.url, options.connectionName)
-    // A throwing onError must not skip the ack / nack that follows it.
-    const report = options.onError
-    this.o = {
-      ...options,
-      onError: (error, message) => {
-        try {
-          report(error, message)
-        } catch {
-          // the user's reporter failed; the message is settled all the same
-        }
-      },
-    }
+    this.connections = new AmqpConnectionSlot(options.connection, options.url && withConsumerHeartbeat(options.url), options.connectionName, CONNECT_TIMEOUT_MS)
+    this.o = options
     this.reconnectDelay = options.reconnectDelay
     // amqplib connections never re-open: once the user's has closed, retrying
     // on it would loop forever with the queue left without a consumer.
@@ -107,7 +104,9 @@ class RabbitmqQueueConsumer<T> {
   }
 
   private async open(): Promise<void> {
-    const connection = await this.connection()
+    const connection = await this.connections.get()
+    // Stopped meanwhile: close what just opened (createChannel then fails).
+    if (this.stopping) await this.connections.close(new AnswerBudget(STOP_ANSWER_MS))
     let channel: AmqpChannel
     try {
       channel = await connection.createChannel()
@@ -127,10 +126,7 @@ class RabbitmqQueueConsumer<T> {
       this.consumerTag = undefined
       if (this.stopping || this.givenConnectionClosed) return
       const reason = lastError ? ` (${lastError.message})` : ''
-      this.o.onError(
-        new RabbitmqConsumerError('channel-lost', `consumeRabbitmq: lost the channel on queue "${this.o.queue}"${reason}; re-opening it.`, { cause: lastError }),
-        undefined,
-      )
+      this.report('error', new RabbitmqConsumerError('channel-lost', `consumeRabbitmq: lost the channel on queue "${this.o.queue}"${reason}; re-opening it.`, { cause: lastError }))
       this.scheduleReconnect()
     })
     try {
@@ -149,12 +145,6 @@ class RabbitmqQueueConsumer<T> {
     this.reconnectDelay = this.o.reconnectDelay
   }
 
-  private async connection(): Promise<AmqpConnection> {
-    const connection = await this.connections.get()
-    if (this.stopping) await this.connections.close()
-    return connection
-  }
-
   private scheduleReconnect(): void {
     if (this.stopping || this.givenConnectionClosed || this.reconnectTimer) return
     const delay = this.reconnectDelay
@@ -164,11 +154,11 @@ class RabbitmqQueueConsumer<T> {
       if (this.stopping || this.givenConnectionClosed) return
       this.attach().catch((error) => {
         if (this.givenConnectionClosed) return
-        this.o.onError(
+        this.report(
+          'error',
           new RabbitmqConsumerError('channel-lost', `consumeRabbitmq: could not re-open a channel on queue "${this.o.queue}": ${describe(error)}; retrying in ${this.reconnectDelay} ms.`, {
             cause: error,
           }),
-          undefined,
         )
         this.scheduleReconnect()
       })
@@ -182,19 +172,19 @@ class RabbitmqQueueConsumer<T> {
     this.reconnectTimer = undefined
     this.channel = undefined
     this.consumerTag = undefined
-    this.o.onError(
+    this.report(
+      'error',
       new RabbitmqConsumerError(
         'connection-closed',
         `consumeRabbitmq: the connection you passed closed, so queue "${this.o.queue}" is no longer consumed; the consumer cannot reopen a connection it does not own and has stopped. Open a new connection and consumer, or pass url to have it reconnect by itself.`,
       ),
-      undefined,
     )
   }
 
   private onDelivery(channel: AmqpChannel, delivery: AmqpMessage | null): void {
     if (delivery === null) {
       // The broker cancelled us (the queue was deleted): start over on a new channel.
-      this.o.onError(new RabbitmqConsumerError('cancelled', `consumeRabbitmq: RabbitMQ cancelled the consumer of queue "${this.o.queue}" (was it deleted?).`), undefined)
+      this.report('error', new RabbitmqConsumerError('cancelled', `consumeRabbitmq: RabbitMQ cancelled the consumer of queue "${this.o.queue}" (was it deleted?).`))
       channel.close().catch(() => {})
       return
     }
@@ -211,7 +201,7 @@ class RabbitmqQueueConsumer<T> {
       const id = delivery.properties.messageId
       message = decodeMessage<T>(delivery, typeof id === 'string' ? this.attempts.attemptOf(delivery, id) : 1)
     } catch (error) {
-      this.o.onError(error, undefined)
+      this.report('error', error)
       this.settle(channel, delivery, 'reject', undefined)
       return
     }
@@ -227,7 +217,8 @@ class RabbitmqQueueConsumer<T> {
     // Only attempts known to have run here exhaust a message: RabbitMQ's count
     // also grows for deliveries returned unstarted, and every message gets a run.
     if (this.attempts.startedHere(delivery, message.messageId) >= this.o.maxDeliveries) {
-      this.o.onError(
+      this.report(
+        'error',
         new RabbitmqConsumerError(
           'deliveries-exhausted',
           `consumeRabbitmq: message ${message.messageId} came back after its ${this.o.maxDeliveries} attempts (its reject was lost with the channel); rejected again without running the handler.`,
@@ -246,12 +237,30 @@ class RabbitmqQueueConsumer<T> {
   /** One run of the handler, and the settle of its delivery. Never rejects. */
   private async attempt(channel: AmqpChannel, delivery: AmqpMessage, message: RabbitmqMessage<T>): Promise<void> {
     this.attempts.begin(message.messageId, message.deliveries)
-    try {
-      const run = () => this.o.handler(message)
-      await (this.o.wrap ? this.o.wrap(message, run) : run())
-    } catch (error) {
-      this.o.onError(error, message)
-      this.settle(channel, delivery, message.deliveries >= this.o.maxDeliveries ? 'reject' : 'requeue', message)
+    const o = this.o
+    const outcome = await callHandler({
+      message,
+      handler: o.handler,
+      wrap: o.wrap,
+      timeoutMs: o.handlerTimeoutMs,
+      timeoutError: () => new RabbitmqHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
+    })
+    if (!outcome.ok) {
+      const last = message.deliveries >= o.maxDeliveries
+      if (timedOut(outcome)) {
+        void outcome.settled.then((late) =>
+          this.report('warn', late.ok ? undefined : late.error, message, 'a handler that had timed out settled late; its delivery had already counted as failed'),
+        )
+      }
+      this.report(
+        last ? 'error' : 'warn',
+        outcome.error,
+        message,
+        last
+          ? `handler failed on delivery ${message.deliveries} of ${o.maxDeliveries} (${describe(outcome.error)}); rejected to the queue's dead letters`
+          : `handler failed on delivery ${message.deliveries} of ${o.maxDeliveries} (${describe(outcome.error)}); requeued`,
+      )
+      this.settle(channel, delivery, last ? 'reject' : 'requeue', message)
       return
     }
     this.attempts.handled(message.messageId)
@@ -273,7 +282,8 @@ class RabbitmqQueueConsumer<T> {
     } catch (error) {
       const id = delivery.properties.messageId ?? '(no messageId)'
       const verb = how === 'ack' ? 'ack' : how === 'requeue' ? 'requeue (nack)' : 'reject'
-      this.o.onError(
+      this.report(
+        'error',
         new RabbitmqConsumerError('settle-failed', `consumeRabbitmq: could not ${verb} message ${id}: ${describe(error)}; RabbitMQ delivers it again.`, { cause: error }),
         message,
       )
@@ -285,13 +295,28 @@ class RabbitmqQueueConsumer<T> {
     clearTimeout(this.reconnectTimer)
     this.reconnectTimer = undefined
     this.o.connection?.removeListener('close', this.onGivenConnectionClose)
-    await this.attaching?.catch(() => {})
+    // A silent connection (cut network, frozen broker) answers nothing until its heartbeat gives up.
+    const answers = new AnswerBudget(STOP_ANSWER_MS, () => this.report('error', stopUnanswered(this.o.queue, STOP_ANSWER_MS, !this.o.connection)))
+    await answers.wait(this.attaching)
     const channel = this.channel
-    if (channel && this.consumerTag !== undefined) await channel.cancel(this.consumerTag).catch(() => {})
+    // Bounded: each handler call gives up after handlerTimeoutMs.
+    if (channel && this.consumerTag !== undefined) await answers.wait(channel.cancel(this.consumerTag))
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
     this.channel = undefined
-    if (channel) await channel.close().catch(() => {})
-    await this.connections.close()
+    if (channel) await answers.wait(channel.close())
+    await this.connections.close(answers)
+  }
+
+  /** One log line per failure, `err` the error; and the deprecated `onError`, when given. */
+  private report(level: 'warn' | 'error', error: unknown, message?: RabbitmqMessage<T>, text?: string): void {
+    const fields = { err: error, queue: this.o.queue, ...(message ? { messageId: message.messageId, deliveries: message.deliveries } : {}) }
+    this.o.logger[level](fields, `txbox rabbitmq consumer: ${text ?? describe(error).replace(/^consumeRabbitmq: /, '')}`)
+    if (error === undefined || !this.o.onError) return
+    try {
+      this.o.onError(error, message)
+    } catch {
+      // The user's reporter failed; the message is settled all the same.
+    }
   }
 }
 

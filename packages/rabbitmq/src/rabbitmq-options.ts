@@ -1,9 +1,11 @@
-import { InvalidOptionError, type OutboxMessage } from '@txbox/core'
+import { consoleLogger, InvalidOptionError, type OutboxMessage, silentLogger } from '@txbox/core'
 import {
+  adapt,
   boolean,
   callback,
   hasMethods,
   integer,
+  LOGGER_OPTION,
   type OptionDeclaration,
   oneOf,
   Rejection,
@@ -14,12 +16,11 @@ import {
 } from '@txbox/core/adapter'
 import type { AmqpConnection } from './amqp-types.js'
 import { SHORT_STRING_MAX_BYTES } from './encode-message.js'
-import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
-import { UndecodableMessageError } from './errors/undecodable-message-error.js'
 import type {
   RabbitmqConnectionOptions,
   RabbitmqConsumerDeclaration,
   RabbitmqConsumerOptions,
+  RabbitmqHandler,
   RabbitmqPublisherOptions,
   ResolvedConsumerOptions,
   ResolvedPublisherOptions,
@@ -101,7 +102,7 @@ export const CONSUMER_OPTIONS = {
     fields: DECLARATION_OPTIONS,
     accept: (value: unknown) => resolveDeclaration('consumeRabbitmq', value),
   } satisfies OptionDeclaration<ConsumerTopology | undefined>,
-  handler: callback<(message: RabbitmqMessage<any>) => Promise<void>>()({
+  handler: callback<RabbitmqHandler<any>>()({
     required: true,
     expected: 'an async function (message) => void',
     description: 'Processes one message: resolve to ack it, throw to have it redelivered.',
@@ -113,11 +114,18 @@ export const CONSUMER_OPTIONS = {
     defaultText: 'none',
     description: 'Runs the handler inside something, typically the inbox.',
   }),
+  handlerTimeoutMs: integer({
+    min: 1,
+    max: 2_147_483_647,
+    unit: 'ms',
+    default: 30_000,
+    description: 'How long one handler call (with wrap) may take; then its signal aborts and the delivery counts as failed. Also bounds stop().',
+  }),
+  logger: adapt(LOGGER_OPTION, { defaultText: 'consoleLogger (warnings and errors to the console), unless onError is given' }),
   onError: callback<(error: unknown, message: RabbitmqMessage<any> | undefined) => void>()({
     expected: 'a function (error, message) => void',
-    default: reportToConsole,
-    defaultText: 'the console',
-    description: 'Told about every failure: a handler that threw, an undecodable delivery, a lost channel, connection or ack.',
+    defaultText: 'none',
+    description: 'Deprecated: use logger. Told about every failure, with the error and the message; when given without logger, nothing goes to the console.',
   }),
   reconnectDelay: integer({ min: 1, max: 60_000, unit: 'ms', default: 500, description: 'First delay before re-opening a lost channel or connection (doubling up to 30 s).' }),
 } as const satisfies Record<string, OptionDeclaration<any>>
@@ -146,6 +154,8 @@ export function resolveConsumerOptions<T>(options: RabbitmqConsumerOptions<T>): 
     connectionName: resolved.connectionName ?? 'txbox-consumer',
     handler: resolved.handler as ResolvedConsumerOptions<T>['handler'],
     wrap: resolved.wrap as ResolvedConsumerOptions<T>['wrap'],
+    // Failures must not go unseen: the console, unless the deprecated onError takes them.
+    logger: resolved.logger ?? (resolved.onError ? silentLogger : consoleLogger),
     onError: resolved.onError as ResolvedConsumerOptions<T>['onError'],
   }
 }
@@ -160,15 +170,6 @@ function checkConnectionChoice(where: string, options: unknown, declarations: Re
   if (connectionName !== undefined && url === undefined) {
     throw new InvalidOptionError('connectionName', `${where}: connectionName only applies with url (name your own connection yourself).`)
   }
-}
-
-/** The default `onError`: nothing a consumer meets goes unsaid. */
-function reportToConsole(error: unknown, message: RabbitmqMessage<unknown> | undefined): void {
-  // The consumer's own events say what happened and what it does next in their message.
-  if (error instanceof RabbitmqConsumerError || error instanceof UndecodableMessageError) console.error(error.message)
-  // A failed handler is retried (or dead-lettered): a warning, with its stack.
-  else if (message) console.warn(`consumeRabbitmq: the handler failed on message ${message.messageId} (delivery ${message.deliveries}):`, error)
-  else console.error('consumeRabbitmq:', error)
 }
 
 function resolveDeclaration(where: string, declare: unknown): ConsumerTopology {

@@ -1,3 +1,4 @@
+import { untilAborted } from '@txbox/core/adapter'
 import type { OutboxMessage, PublishContext, Publisher, PublishResult } from '@txbox/core'
 import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './amqp-types.js'
 import { AmqpConnectionSlot } from './connect-amqp.js'
@@ -369,24 +370,6 @@ function end(open: OpenChannel): void {
 function frameMaxOf(channel: AmqpConfirmChannel): number {
   const frameMax = (channel as { connection?: { frameMax?: unknown } }).connection?.frameMax
   return typeof frameMax === 'number' && frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX
-}
-
-/** `promise`, or a rejection with the signal's reason once it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
 }
 
 /** What a message fails with when its channel can no longer be used. */

@@ -456,7 +456,7 @@ describe('consumeRabbitmq', () => {
   })
 
 
-  test('without onError, failures go to the console (a lost connection as an error, a failed handler as a warning)', async () => {
+  test('without logger or onError, failures go to the console (a lost connection as an error, a failed handler as a warning)', async () => {
     const topic = `${exchange}.console`
     const { queue } = await workQueue(topic, 'quorum')
     const connectionName = uniqueName('rmq_cons_console')
@@ -479,7 +479,7 @@ describe('consumeRabbitmq', () => {
       expect(warn.mock.calls.flat().map(String).join(' ')).toMatch(/first try fails/)
       await closeConnectionsNamed(connectionName)
       await waitFor(() => error.mock.calls.length > 0, { message: 'the lost connection reported on the console' })
-      expect(error.mock.calls.flat().map(String).join(' ')).toMatch(/consumeRabbitmq.*(connection|channel)/s)
+      expect(error.mock.calls.flat().map(String).join(' ')).toMatch(/txbox rabbitmq consumer.*(connection|channel)/s)
     } finally {
       await consumer.stop()
       warn.mockRestore()

@@ -1,3 +1,4 @@
+import { settledWithin } from '@txbox/core/adapter'
 import type { RedisBlockingClient, RedisCommandClient } from './redis-config.js'
 
 /** How long stop() keeps retrying CLIENT UNBLOCK before it drops the connection instead. */
@@ -105,19 +106,6 @@ export class BlockingConnection {
       () => false,
     )
     const answered = await settledWithin(quit, STOP_COMMAND_TIMEOUT_MS)
-    if (answered?.value !== true) this.client.disconnect()
-  }
-}
-
-/** `{ value }` if `promise` resolved within `ms`, else `undefined` (the promise is left to settle on its own; it must not reject). */
-export async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms)
-  })
-  try {
-    return await Promise.race([promise.then((value) => ({ value })), late])
-  } finally {
-    clearTimeout(timer)
+    if (!(answered && 'value' in answered && answered.value)) this.client.disconnect()
   }
 }

@@ -2,6 +2,8 @@
 
 export { redisStreamsPublisher } from './redis-publisher.js'
 export { consumeRedisStream, type RedisStreamConsumer } from './redis-consumer.js'
+export { broker } from './redis-broker.js'
+export { connectRedis, type RedisConnection } from './redis-connect.js'
 export type {
   RedisStreamsPublisherOptions,
   ConsumeRedisStreamOptions,
@@ -15,4 +17,5 @@ export type {
 } from './redis-config.js'
 export { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
 export { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
+export { RedisConnectError } from './errors/redis-connect-error.js'
 export { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'

@@ -1,8 +1,9 @@
-import { BlockingConnection, settledWithin } from './blocking-connection.js'
+import { callHandler, ConsumerLoop, settledWithin, timedOut } from '@txbox/core/adapter'
+import { BlockingConnection } from './blocking-connection.js'
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
 import { handBackUnstarted, type Ownership, refreshOwnership } from './entry-ownership.js'
 import { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
-import { callHandler, type HandlerOutcome } from './handler-call.js'
+import { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'
 import { redisAddress } from './redis-address.js'
 import type { ConsumeRedisStreamOptions } from './redis-config.js'
 import { decodeEntry } from './stream-entry.js'
@@ -102,14 +103,10 @@ interface BatchEntry {
 
 type RawEntry = [id: Buffer, fields: Buffer[] | null] | null
 
-class StreamConsumer<T> implements RedisStreamConsumer {
+class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
   private readonly o: ResolvedConsumerOptions<T>
   private readonly address: string
   private readonly reader: BlockingConnection
-  private stopping = false
-  private loop: Promise<void> | undefined
-  private stopped: Promise<void> | undefined
-  private wake: (() => void) | undefined
   /** Where the next XAUTOCLAIM scan resumes; `0-0` restarts it from the beginning of the pending list. */
   private claimCursor = '0-0'
   private nextClaimAt = 0
@@ -120,54 +117,42 @@ class StreamConsumer<T> implements RedisStreamConsumer {
   private lossCheckFailing = false
 
   constructor(options: ResolvedConsumerOptions<T>) {
+    super(options.logger, 'txbox redis consumer')
     this.o = options
     this.address = redisAddress(options.redis)
     this.reader = new BlockingConnection(options.redis, (error) =>
-      this.log('error', { err: error, ...this.where() }, 'txbox redis consumer: its own connection to Redis failed; ioredis reconnects it'),
+      this.log('error', { err: error, ...this.where() }, 'its own connection to Redis failed; ioredis reconnects it'),
     )
   }
 
-  start(): this {
-    this.loop = this.run()
-    return this
+  protected stopBoundMs(): number {
+    return this.o.handlerTimeoutMs + STOP_GRACE_MS
   }
 
-  stop(): Promise<void> {
-    this.stopping = true
-    this.wake?.()
-    this.stopped ??= (async () => {
-      const unblocking = this.reader.unblock()
-      const ended = await settledWithin(this.loop ?? Promise.resolve(), this.o.handlerTimeoutMs + STOP_GRACE_MS)
-      if (!ended) {
-        this.log('warn', this.where(), 'txbox redis consumer: stop() gave up waiting for a Redis command that does not return; entries in hand stay pending')
-      }
-      await unblocking
-      await this.reader.close()
-    })()
-    return this.stopped
+  protected gaveUpMessage(): string {
+    return 'stop() gave up waiting for a Redis command that does not return; entries in hand stay pending'
   }
 
-  private async run(): Promise<void> {
-    let failures = 0
-    while (!this.stopping) {
-      try {
-        await this.step()
-        failures = 0
-      } catch (error) {
-        failures++
-        if (String((error as Error)?.message).includes('NOGROUP')) {
-          // The group (or the whole stream) was deleted under us: make it again.
-          await this.recreateGroup().catch((err) => this.log('error', { err, ...this.where() }, 'txbox redis consumer: creating the missing consumer group failed; retrying'))
-        } else {
-          this.log('error', { err: error, ...this.where() }, 'txbox redis consumer: reading the stream failed; retrying')
-        }
-        await this.sleep(Math.min(100 * 2 ** Math.min(failures, 6), 5000))
-      }
+  /** A blocking XREADGROUP would hold stop() for up to blockMs. */
+  protected override interrupt(): Promise<void> {
+    return this.reader.unblock()
+  }
+
+  protected override release(): Promise<void> {
+    return this.reader.close()
+  }
+
+  protected async recover(error: unknown): Promise<void> {
+    if (String((error as Error)?.message).includes('NOGROUP')) {
+      // The group (or the whole stream) was deleted under us: make it again.
+      await this.recreateGroup().catch((err) => this.log('error', { err, ...this.where() }, 'creating the missing consumer group failed; retrying'))
+    } else {
+      this.log('error', { err: error, ...this.where() }, 'reading the stream failed; retrying')
     }
   }
 
   /** One read (own pending entries at start, then claims when due, else new entries) and the handling of what it returned. */
-  private async step(): Promise<void> {
+  protected async step(): Promise<void> {
     const o = this.o
     if (this.historyFrom !== undefined) {
       const entries = parseRead(await o.redis.callBuffer('XREADGROUP', 'GROUP', o.group, o.consumer, 'COUNT', o.count, 'STREAMS', o.stream, this.historyFrom))
@@ -249,7 +234,7 @@ class StreamConsumer<T> implements RedisStreamConsumer {
       this.log(
         'warn',
         { ...this.where(), streamId: entry.id, owner: entry.takenBy ?? null },
-        'txbox redis consumer: an entry it read was claimed by another consumer (or acknowledged) before its turn; it is left to that consumer (was this one stalled longer than claimIdleMs?)',
+        'an entry it read was claimed by another consumer (or acknowledged) before its turn; it is left to that consumer (was this one stalled longer than claimIdleMs?)',
       )
       return
     }
@@ -258,7 +243,7 @@ class StreamConsumer<T> implements RedisStreamConsumer {
       this.log(
         'warn',
         { ...this.where(), streamId: entry.id, deliveries },
-        'txbox redis consumer: an entry was deleted from the stream (trimmed) after it was read; it is handled from the copy read, and goes to the dead letters if that fails',
+        'an entry was deleted from the stream (trimmed) after it was read; it is handled from the copy read, and goes to the dead letters if that fails',
       )
     }
     const decoded = decodeEntry<T>(o.stream, entry.id, entry.fields, deliveries)
@@ -272,38 +257,35 @@ class StreamConsumer<T> implements RedisStreamConsumer {
       return
     }
     const message = decoded.message
-    const outcome = await callHandler(
-      (signal) => {
-        const run = async () => {
-          await o.handler(message, { signal })
-        }
-        return o.wrap ? o.wrap(message, run) : run()
-      },
-      entry.id,
-      o.handlerTimeoutMs,
-    )
+    const outcome = await callHandler({
+      message,
+      handler: o.handler,
+      wrap: o.wrap,
+      timeoutMs: o.handlerTimeoutMs,
+      timeoutError: () => new RedisHandlerTimeoutError(entry.id, o.handlerTimeoutMs),
+    })
     if (outcome.ok) {
       await this.ack(entry.id)
       return
     }
-    const timedOut = 'settled' in outcome
-    if (timedOut) this.reportLateHandler(outcome.settled, entry.id, message.messageId)
+    const late = timedOut(outcome)
+    if (late) this.reportLateHandler(outcome.settled, { streamId: entry.id, messageId: message.messageId })
     const reason = (outcome.error as Error)?.message ?? String(outcome.error)
     if (entry.deleted) {
       await this.deadLetter(entry, `${reason} (the entry was deleted from the stream, so it cannot be retried)`)
     } else if (deliveries >= o.maxDeliveries) {
       await this.deadLetter(entry, reason)
-    } else if (timedOut) {
+    } else if (late) {
       this.log(
         'warn',
         { err: outcome.error, ...this.where(), streamId: entry.id, messageId: message.messageId, deliveries, timeoutMs: o.handlerTimeoutMs },
-        'txbox redis consumer: handler did not settle within handlerTimeoutMs; the entry stays pending and is retried after claimIdleMs (the handler is left running)',
+        'handler did not settle within handlerTimeoutMs; the entry stays pending and is retried after claimIdleMs (the handler is left running)',
       )
     } else {
       this.log(
         'warn',
         { err: outcome.error, ...this.where(), streamId: entry.id, messageId: message.messageId, deliveries },
-        'txbox redis consumer: handler failed; the entry stays pending and is retried after claimIdleMs',
+        'handler failed; the entry stays pending and is retried after claimIdleMs',
       )
     }
   }
@@ -313,7 +295,7 @@ class StreamConsumer<T> implements RedisStreamConsumer {
     const ids = entries.filter((e) => e.takenBy === undefined).map((e) => e.id)
     const handing = handBackUnstarted(this.o, ids).then(
       (vanished) => vanished.length > 0 && this.reportVanished(vanished),
-      (err) => this.log('warn', { err, ...this.where(), streamIds: ids }, 'txbox redis consumer: handing back the entries read and not started failed; each counts one delivery'),
+      (err) => this.log('warn', { err, ...this.where(), streamIds: ids }, 'handing back the entries read and not started failed; each counts one delivery'),
     )
     await settledWithin(handing, 1000)
   }
@@ -344,7 +326,7 @@ class StreamConsumer<T> implements RedisStreamConsumer {
       await this.checkOwnership(open)
     } catch (error) {
       // The loop's own commands fail as well and are logged; a missed refresh at worst lets an entry be claimed, which the check before its handling catches.
-      this.o.logger.debug({ err: error, ...this.where() }, 'txbox redis consumer: refreshing the entries in hand failed')
+      this.log('debug', { err: error, ...this.where() }, 'refreshing the entries in hand failed')
     }
   }
 
@@ -353,7 +335,7 @@ class StreamConsumer<T> implements RedisStreamConsumer {
       await this.o.redis.call('XACK', this.o.stream, this.o.group, ...ids)
     } catch (error) {
       // Unacknowledged means delivered again later: at least once, never lost.
-      this.log('error', { err: error, ...this.where(), streamIds: ids }, 'txbox redis consumer: XACK failed; the entry will be delivered again')
+      this.log('error', { err: error, ...this.where(), streamIds: ids }, 'XACK failed; the entry will be delivered again')
     }
   }
 
@@ -381,10 +363,10 @@ class StreamConsumer<T> implements RedisStreamConsumer {
         error,
       )
     } catch (err) {
-      this.log('error', { err, ...this.where(), streamId: id, deadLetterStream: o.deadLetterStream }, 'txbox redis consumer: writing a dead letter failed; the entry stays pending')
+      this.log('error', { err, ...this.where(), streamId: id, deadLetterStream: o.deadLetterStream }, 'writing a dead letter failed; the entry stays pending')
       return
     }
-    this.log('warn', { ...this.where(), streamId: id, deliveries, error, deadLetterStream: o.deadLetterStream }, 'txbox redis consumer: entry moved to the dead-letter stream')
+    this.log('warn', { ...this.where(), streamId: id, deliveries, error, deadLetterStream: o.deadLetterStream }, 'entry moved to the dead-letter stream')
     await this.ack(id)
   }
 
@@ -393,7 +375,7 @@ class StreamConsumer<T> implements RedisStreamConsumer {
     this.log(
       'error',
       { ...this.where(), count: ids.length, ids },
-      'txbox redis consumer: pending entries were deleted from the stream before being handled (trimmed by maxLen, XTRIM or XDEL); they are lost to this group',
+      'pending entries were deleted from the stream before being handled (trimmed by maxLen, XTRIM or XDEL); they are lost to this group',
     )
   }
 
@@ -406,25 +388,14 @@ class StreamConsumer<T> implements RedisStreamConsumer {
       this.log(
         'error',
         { ...this.where(), count: loss.count, afterId: loss.afterId, beforeId: loss.beforeId },
-        "txbox redis consumer: entries were trimmed from the stream before the group read them (maxLen or XTRIM shorter than the consumers' downtime); they are lost to this group",
+        "entries were trimmed from the stream before the group read them (maxLen or XTRIM shorter than the consumers' downtime); they are lost to this group",
       )
     } catch (error) {
       // Once per run of failures (Redis down, an ACL without XINFO or XGROUP SETID).
       if (this.lossCheckFailing) return
       this.lossCheckFailing = true
-      this.log('warn', { err: error, ...this.where() }, 'txbox redis consumer: checking the stream for entries trimmed unread failed')
+      this.log('warn', { err: error, ...this.where() }, 'checking the stream for entries trimmed unread failed')
     }
-  }
-
-  /** A handler that timed out may still finish: say so, since its work may now be done twice. */
-  private reportLateHandler(settled: Promise<HandlerOutcome>, streamId: string, messageId: string): void {
-    void settled.then((late) =>
-      this.log(
-        'warn',
-        { ...this.where(), streamId, messageId, succeeded: late.ok, ...(late.ok ? {} : { err: late.error }) },
-        'txbox redis consumer: a handler that had timed out settled late; its delivery had already counted as failed',
-      ),
-    )
   }
 
   private async recreateGroup(): Promise<void> {
@@ -434,29 +405,14 @@ class StreamConsumer<T> implements RedisStreamConsumer {
     this.log(
       'warn',
       { ...this.where(), startId: this.o.startId, entries },
-      'txbox redis consumer: the consumer group was missing (destroyed, or its stream deleted) and was created again at startId; the entries after startId are delivered to it, again for those handled before (drop duplicates with processOnce)',
+      'the consumer group was missing (destroyed, or its stream deleted) and was created again at startId; the entries after startId are delivered to it, again for those handled before (drop duplicates with processOnce)',
     )
   }
 
-  private where(): Record<string, unknown> {
+  protected where(): Record<string, unknown> {
     return { stream: this.o.stream, group: this.o.group, consumer: this.o.consumer, redis: this.address }
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.wake = done
-    })
-  }
-
-  private log(level: 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
-    this.o.logger[level](fields, message)
-  }
 }
 
 /** The entries of an XREADGROUP reply (one stream), ids as text. */

@@ -1,5 +1,5 @@
 import type { OutboxMessage, Publisher, PublishResult } from '@txbox/core'
-import { resolveOptions } from '@txbox/core/adapter'
+import { ABORTED, resolveOptions, untilAborted } from '@txbox/core/adapter'
 import { PUBLISHER_OPTIONS } from './publisher-options.js'
 import { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
 import { streamSlot } from './hash-slot.js'
@@ -193,22 +193,3 @@ function chooseStream(streamOf: StreamOf, message: OutboxMessage): string | Erro
   return stream
 }
 
-const ABORTED = Symbol('aborted')
-
-/** Resolves or rejects with `promise`, or rejects with {@link ABORTED} as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ABORTED)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
-}

@@ -3,12 +3,14 @@ import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { createRelay } from '../relay/create-relay.js'
 import { RELAY_OPTIONS, type RelayOptions } from '../relay/relay-options.js'
 import { type BrokerConnection, openBroker } from './broker.js'
+import { brokerFlagsFrom } from './broker-flags.js'
 import { CliError } from './cli-error.js'
 import { createCliLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './cli-logger.js'
 import { flagName } from './option-flags.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { type CliDatabase, connectDatabase, databaseUrlFrom } from './database.js'
 import { describeError } from './describe-error.js'
+import { brokersHelp, knownSchemes } from './known-brokers.js'
 import { integerIn } from './numbers.js'
 import { redactUrl } from './redact.js'
 import { addRelayOptionFlags, type RelayFlagOptions, relayOptionsFromFlags } from './relay-flags.js'
@@ -31,7 +33,7 @@ export function registerRelayCommand(program: Command): void {
   const command = program
     .command('relay')
     .description('publish committed outbox messages to the broker until stopped (SIGTERM/SIGINT finish the batch in flight, then exit 0)')
-    .addOption(new Option('--broker-url <url>', 'redis://, rediss://, amqp:// or amqps:// URL of the broker').env('TXBOX_BROKER_URL'))
+    .addOption(new Option('--broker-url <url>', `URL of the broker: ${knownSchemes()} (see below)`).env('TXBOX_BROKER_URL'))
   const relayFlags = addRelayOptionFlags(command)
   command
     .option('--exchange <name>', 'RabbitMQ: the exchange to publish to (required for amqp://)')
@@ -42,31 +44,40 @@ export function registerRelayCommand(program: Command): void {
     .option('--no-listen', 'poll only: hold no LISTEN connection for wake-up signals')
     .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics and health at /healthz, /readyz on this port (needs @txbox/prometheus)', integerIn(0, 65_535))
     .option('--metrics-host <host>', 'address the metrics port listens on', '0.0.0.0')
+    // The flags of other brokers' adapters (--queue, --subject, ...) reach the adapter, which checks them.
+    .allowUnknownOption()
+    .allowExcessArguments()
   addDatabaseOptions(command)
     .addHelpText(
       'after',
       `
-The broker's adapter is loaded from your project: install @txbox/redis and
-ioredis@5 for redis://, or @txbox/rabbitmq and amqplib for amqp://.
+The broker's adapter is loaded from your project: txbox uses the installed
+@txbox/* adapter whose scheme the broker URL has. The adapters, what to
+install for each, and the flags each takes:
+${brokersHelp()}
+
 Logs go to stderr.
 
 Examples:
   $ DATABASE_URL=postgres://app@db/app TXBOX_BROKER_URL=redis://cache:6379 txbox relay
   $ txbox relay --broker-url amqp://guest:guest@rabbit:5672 --exchange events
+  $ txbox relay --broker-url nats://nats:4222
+  $ txbox relay --broker-url bullmq+redis://cache:6379 --queue emails
   $ txbox relay --batch-size 1000 --concurrency 4 --log-format json
   $ txbox relay --metrics-port 9464   # needs: npm install @txbox/prometheus prom-client`,
     )
-    .action((flags: RelayFlags) => runRelay(flags, relayOptionsFromFlags(command, relayFlags)))
+    .action((flags: RelayFlags, self: Command) => runRelay(flags, relayOptionsFromFlags(command, relayFlags), self.args))
 }
 
-async function runRelay(flags: RelayFlags, given: RelayFlagOptions): Promise<void> {
+async function runRelay(flags: RelayFlags, given: RelayFlagOptions, otherArgs: readonly string[]): Promise<void> {
   const logger = createCliLogger(flags.logFormat, flags.logLevel)
   const databaseUrl = databaseUrlFrom(flags.databaseUrl)
   if (!flags.brokerUrl) {
     throw new CliError('no broker given: set TXBOX_BROKER_URL (redis://host:6379 or amqp://user:password@host:5672) or pass --broker-url.', 'usage')
   }
+  const brokerFlags = brokerFlagsFrom(otherArgs, { exchange: flags.exchange, stream: flags.stream, maxLen: flags.maxLen })
   const names = tableNamesFor(flags)
-  const broker: BrokerConnection = await openBroker(flags.brokerUrl, { exchange: flags.exchange, stream: flags.stream, maxLen: flags.maxLen }, logger)
+  const broker: BrokerConnection = await openBroker(flags.brokerUrl, brokerFlags, logger)
   let database: CliDatabase | undefined
   let monitoring: RelayMonitoring | undefined
   try {

@@ -22,6 +22,12 @@ export type RabbitmqConsumerFailure =
   | 'deliveries-exhausted'
   /** RabbitMQ cancelled the consumer (the queue was deleted?); it re-opens its channel. */
   | 'cancelled'
+  /**
+   * stop() got no answer from RabbitMQ within 5 s (the connection went
+   * silent: a cut network, a frozen broker) and returned; it cut its own
+   * connection. Messages it had not acked are delivered again.
+   */
+  | 'unanswered'
 
 /**
  * A consumer event passed to `onError` (never thrown), code
