@@ -16,6 +16,7 @@ export default defineConfig({
       '@txbox/bullmq': src('./packages/bullmq/src/index.ts'),
       '@txbox/nats': src('./packages/nats/src/index.ts'),
       '@txbox/prometheus': src('./packages/prometheus/src/index.ts'),
+      '@txbox/dashboard': src('./packages/dashboard/src/index.ts'),
       '@txbox/testing': src('./packages/testing/src/index.ts'),
     },
   },

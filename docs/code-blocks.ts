@@ -146,6 +146,7 @@ const OUR_PACKAGES: Record<string, string> = {
   '@txbox/bullmq': 'packages/bullmq/src/index.ts',
   '@txbox/nats': 'packages/nats/src/index.ts',
   '@txbox/prometheus': 'packages/prometheus/src/index.ts',
+  '@txbox/dashboard': 'packages/dashboard/src/index.ts',
 }
 const THIRD_PARTY: Record<string, string> = {
   kysely: 'packages/core',

@@ -14,6 +14,7 @@ const exported: Record<string, string[]> = {
   '@txbox/bullmq': ['bullmqPublisher', 'withProcessOnce', 'broker', 'DEFAULT_RETENTION', 'BullmqAddError', 'BullmqJobIdError', 'BullmqConnectError'],
   '@txbox/nats': ['natsPublisher', 'consumeNats', 'broker', 'NatsPublishError'],
   '@txbox/prometheus': ['relayMetrics', 'relayHealth', 'monitoringHandler', 'serveRelayMonitoring'],
+  '@txbox/dashboard': ['dashboardHandler', 'serveDashboard'],
 }
 
 function load(pkg: string, how: 'import' | 'require'): string[] {

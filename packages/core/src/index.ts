@@ -37,3 +37,7 @@ export { processOnce } from './inbox/process-once.js'
 export { pruneInbox } from './inbox/prune-inbox.js'
 export type { ProcessOnceOptions, ProcessOnceResult, PruneInboxOptions } from './inbox/inbox-options.js'
 export type { BrokerConnection, BrokerDescriptor, BrokerFlags, BrokerOpenOptions } from './broker-descriptor.js'
+
+export { retryDeadLetters, type RetryDeadLettersResult } from './dead-letters/retry-dead-letters.js'
+export { purgeDeadLetters } from './dead-letters/purge-dead-letters.js'
+export type { DeadLetterFilter, DeadLetterRef, DeadLetterSelection } from './dead-letters/dead-letter-selection.js'

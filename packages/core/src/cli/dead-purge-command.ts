@@ -1,10 +1,10 @@
 import type { Command } from 'commander'
-import { runSql } from '../sql-executor.js'
+import { purgeDeadLetters } from '../dead-letters/purge-dead-letters.js'
 import { CliError } from './cli-error.js'
-import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
+import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { withDatabase } from './database.js'
 import { reportDeadOutcome } from './dead-outcome.js'
-import { deadSelection, describeSelection, inDeadLetterTransaction, lockDeadLetters, missingIdProblems, type SelectionFlags } from './dead-selection.js'
+import { deadSelection, describeSelection, missingIdProblems, type SelectionFlags } from './dead-selection.js'
 
 type DeadPurgeFlags = DatabaseFlags & SelectionFlags
 
@@ -30,13 +30,7 @@ Examples:
       const selection = deadSelection('purge', flags)
       if (!flags.yes) throw new CliError(`dead purge: this deletes ${describeSelection(selection)} for good; add --yes to confirm.`, 'usage')
       const names = tableNamesFor(flags)
-      const deleted = await withDatabase(flags.databaseUrl, ({ db }) =>
-        inDeadLetterTransaction(db, async (trx) => {
-          const locked = await lockDeadLetters(trx, names, selection)
-          if (locked.length > 0) await runSql(trx, `DELETE FROM ${names.quoted.dead} WHERE id = ANY($1::bigint[])`, [locked.map((d) => d.id)])
-          return locked
-        }),
-      )
+      const deleted = await withDatabase(flags.databaseUrl, ({ db }) => purgeDeadLetters(db, selection, tableOptionsOf(names)))
       reportDeadOutcome({ count: deleted.length, line: `deleted ${deleted.length} dead letter(s)` }, missingIdProblems(selection, deleted))
     })
 }

@@ -1,19 +1,10 @@
 import type { Command } from 'commander'
-import { runSql } from '../sql-executor.js'
+import { retryDeadLetters } from '../dead-letters/retry-dead-letters.js'
 import { CliError } from './cli-error.js'
-import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
+import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { withDatabase } from './database.js'
 import { listIds, reportDeadOutcome } from './dead-outcome.js'
-import {
-  deadSelection,
-  describeSelection,
-  inDeadLetterTransaction,
-  type LockedDeadLetter,
-  lockDeadLetters,
-  missingIdProblems,
-  type SelectionFlags,
-} from './dead-selection.js'
-import { moveDeadLetters } from './move-dead-letters.js'
+import { deadSelection, describeSelection, type LockedDeadLetter, missingIdProblems, type SelectionFlags } from './dead-selection.js'
 
 type DeadRetryFlags = DatabaseFlags & SelectionFlags
 
@@ -55,15 +46,7 @@ Examples:
         throw new CliError(`dead retry: this re-publishes ${describeSelection(selection)}; add --yes to confirm.`, 'usage')
       }
       const names = tableNamesFor(flags)
-      const { locked, moved } = await withDatabase(flags.databaseUrl, ({ db }) =>
-        inDeadLetterTransaction(db, async (trx) => {
-          const locked = await lockDeadLetters(trx, names, selection)
-          const moved = await moveDeadLetters(trx, names, locked)
-          // A running relay wakes now instead of at its next poll.
-          if (moved.length > 0) await runSql(trx, 'SELECT pg_notify($1, $2)', [names.channel, ''])
-          return { locked, moved }
-        }),
-      )
+      const { selected: locked, retried: moved } = await withDatabase(flags.databaseUrl, ({ db }) => retryDeadLetters(db, selection, tableOptionsOf(names)))
       reportDeadOutcome({ count: moved.length, line: `moved ${moved.length} dead letter(s) back into the outbox` }, [
         ...keptProblems(locked, moved),
         ...missingIdProblems(selection, locked),

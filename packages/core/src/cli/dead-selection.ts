@@ -1,11 +1,12 @@
 import type { Kysely, Transaction } from 'kysely'
+import { type DeadLetterRef, type DeadLetterSelection, deadLetterFilterWhere } from '../dead-letters/dead-letter-selection.js'
 import type { TableNames } from '../schema/table-names.js'
 import { runSql } from '../sql-executor.js'
 import { withTransaction } from '../transaction/with-transaction.js'
 import { CliError } from './cli-error.js'
 
-/** Which dead letters a `txbox dead retry|purge` command acts on. */
-export type DeadSelection = { kind: 'ids'; ids: string[] } | { kind: 'topic'; topic: string } | { kind: 'all' }
+/** Which dead letters a `txbox dead retry|purge` command (or the dashboard) acts on. */
+export type DeadSelection = DeadLetterSelection
 
 export interface SelectionFlags {
   id?: string[]
@@ -15,12 +16,7 @@ export interface SelectionFlags {
 }
 
 /** A dead letter a command selected and holds locked until its transaction ends. */
-export interface LockedDeadLetter {
-  /** The dead table's id (the outbox id the message had): unique, unlike the message id. */
-  readonly id: string
-  readonly messageId: string
-  readonly key: string | null
-}
+export type LockedDeadLetter = DeadLetterRef
 
 /** Exactly one of --id, --topic, --all; anything else is a usage error. */
 export function deadSelection(command: string, flags: SelectionFlags): DeadSelection {
@@ -72,6 +68,8 @@ function selectionWhere(selection: DeadSelection): { sql: string; params: unknow
       return { sql: 'topic = $1::text', params: [selection.topic] }
     case 'all':
       return { sql: 'true', params: [] }
+    case 'filter':
+      return deadLetterFilterWhere(selection.filter)
   }
 }
 
@@ -79,6 +77,7 @@ function selectionWhere(selection: DeadSelection): { sql: string; params: unknow
 export function describeSelection(selection: DeadSelection): string {
   if (selection.kind === 'ids') return `${selection.ids.length} dead letter(s) by message id`
   if (selection.kind === 'topic') return `the dead letters of topic "${selection.topic}"`
+  if (selection.kind === 'filter') return 'the dead letters matching the filter'
   return 'every dead letter'
 }
 

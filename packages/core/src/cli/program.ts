@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { Command } from 'commander'
+import { registerDashboardCommand } from './dashboard-command.js'
 import { registerDeadCommand } from './dead-command.js'
 import { registerDoctorCommand } from './doctor-command.js'
 import { registerMigrateCommand } from './migrate-command.js'
@@ -40,6 +41,7 @@ Passwords in URLs are never printed.`,
   registerStatusCommand(program)
   registerDeadCommand(program)
   registerDoctorCommand(program)
+  registerDashboardCommand(program)
   return program
 }
 
