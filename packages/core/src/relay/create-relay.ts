@@ -220,7 +220,11 @@ class OutboxRelay extends EventEmitter implements Relay {
         }
         if (unreachableStreak > 0) this.o.logger.info({ published }, 'txbox relay: the broker is reachable again')
         unreachableStreak = 0
-        if (claimed >= this.o.batchSize) continue
+        // Claim again at once while claims find work: a short claim does not
+        // mean the outbox is drained (publishing in waves takes a few rows
+        // per lane), and waiting a poll interval after each one drained a
+        // backlog at batchSize / 16 rows per lane per second.
+        if (claimed > 0) continue
         if (claimed === 0) this.emit('idle')
         await this.sleep(this.o.pollInterval, true)
       } catch (error) {

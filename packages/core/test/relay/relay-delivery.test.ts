@@ -53,6 +53,26 @@ describe('a message is published only if its transaction committed, and at least
     expect(await backlog()).toBe(0)
   })
 
+  test('a backlog published in waves (a few rows per lane per claim) is drained without waiting a poll interval between claims', async () => {
+    // Waves take ceil(batchSize / 16) rows per lane: with 5 keys a claim of
+    // batchSize 20 returns at most 10. Such a short claim used to be taken
+    // for a drained outbox, and the relay slept a poll interval (here a
+    // minute) before the next one.
+    await withTransaction(t.db, (trx) =>
+      enqueueOnCommit(trx, Array.from({ length: 200 }, (_, i) => ({ topic: 'waves', key: `k${i % 5}`, payload: i })), { schema: schema() }),
+    )
+    const publisher = recordingPublisher()
+    const relay = createRelay({ db: relayDb.db, publisher, schema: schema(), batchSize: 20, pollInterval: 60_000 })
+    await relay.start()
+    try {
+      await waitFor(() => publisher.confirmed.length >= 200, { timeoutMs: 15_000, message: 'all 200 published' })
+    } finally {
+      await relay.stop()
+    }
+    expect(publisher.confirmed).toHaveLength(200)
+    expect(await backlog()).toBe(0)
+  })
+
   test('runOnce publishes one batch and resolves to the number published', async () => {
     const publisher = recordingPublisher()
     const relay = createRelay({ db: relayDb.db, publisher, schema: schema(), batchSize: 10 })
