@@ -1,5 +1,5 @@
 import { createRelay, migrate } from '@txbox/core'
-import { claimBatchParams, claimBatchSql } from '../../packages/core/src/relay/claim-batch.js'
+import { takeBatch } from '../../packages/core/src/sql/relay/take-batch.js'
 import { resolveTableNames } from '../../packages/core/src/schema/table-names.js'
 import type { Benchmark, BenchmarkResult } from './support/benchmark.js'
 import type { BenchConfig } from './support/config.js'
@@ -15,7 +15,7 @@ const DRAIN_BATCH = 2000
 const VACUUM_EVERY = 100_000
 
 /**
- * The relay's claim statement (claimBatchSql, with the relay's default batch
+ * The relay's claim statement (take-batch, with the relay's default batch
  * and lanes) against backlogs of growing size. Each claim runs in a
  * transaction that is rolled back, so the backlog stays the same size for
  * every sample. Then the whole backlog is drained by a relay whose publisher
@@ -35,17 +35,19 @@ export const backlogScaling: Benchmark = {
     const db = kyselyOn(pool)
     const names = resolveTableNames({ schema })
     const outbox = names.quoted.outbox
-    const claimSql = claimBatchSql(names, true)
-    // The relay's own parameters (its defaults, batch and lanes as above, no waves).
-    const claimOptions = {
-      batchSize: BATCH_SIZE,
-      perLane: BATCH_SIZE,
-      lanesPerClaim: LANES_PER_CLAIM,
-      blockKeyOnFailure: true,
-      idleTimeoutMs: 60_000,
-      statementTimeoutMs: 60_000,
-    }
-    const claimParams = (rotation: number) => claimBatchParams(names, claimOptions, rotation)
+    // The relay's own statement and parameters (its defaults, batch and lanes as above, no waves).
+    const claim = (rotation: number) =>
+      takeBatch(names, true, {
+        rotation,
+        laneLockSpace: names.locks.lanes,
+        lanesPerClaim: LANES_PER_CLAIM,
+        batchSize: BATCH_SIZE,
+        perLane: BATCH_SIZE,
+        idleTimeout: '60000ms',
+        statementTimeout: '60000ms',
+      })
+    const claimSql = claim(0).text
+    const claimParams = (rotation: number) => [...claim(rotation).values]
     const rows: string[][] = []
     const details: string[] = []
     const figures: Record<string, number> = {}

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
 
 /**
@@ -32,27 +32,4 @@ export function requireKysely(where: string, db: unknown): asserts db is Kysely<
 
 export function isPgClient(value: unknown): value is PgClientLike {
   return typeof value === 'object' && value !== null && typeof (value as PgClientLike).query === 'function' && !isKysely(value)
-}
-
-/** Runs one SQL text with positional parameters. Values are always parameters, never spliced. */
-export async function runSql<R = any>(runner: SqlRunner, text: string, values: readonly unknown[] = []): Promise<{ rows: R[] }> {
-  if (isKysely(runner)) {
-    // Without the user's plugins: a CamelCasePlugin would rename the columns
-    // txbox reads (message_id → messageId) and corrupt every message.
-    const result = await withoutPlugins(runner).executeQuery<R>(CompiledQuery.raw(text, values as unknown[]))
-    return { rows: result.rows as R[] }
-  }
-  const result = await runner.query(text, values as unknown[])
-  return { rows: result.rows as R[] }
-}
-
-const pluginFree = new WeakMap<Kysely<any>, Kysely<any>>()
-
-function withoutPlugins(db: Kysely<any>): Kysely<any> {
-  let bare = pluginFree.get(db)
-  if (bare === undefined) {
-    bare = db.withoutPlugins()
-    pluginFree.set(db, bare)
-  }
-  return bare
 }

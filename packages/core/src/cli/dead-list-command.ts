@@ -1,5 +1,7 @@
 import type { Command } from 'commander'
-import { runSql } from '../sql-executor.js'
+import { countDeadLetters } from '../sql/cli/count-dead-letters.js'
+import { listDeadLetters } from '../sql/cli/list-dead-letters.js'
+import { runSql } from '../sql/run-sql.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { withDatabase } from './database.js'
 import { errorCell } from './error-summary.js'
@@ -35,25 +37,8 @@ Examples:
       const names = tableNamesFor(flags.schema)
       const { rows, total } = await withDatabase(flags.databaseUrl, async ({ db }) => {
         const topic = flags.topic ?? null
-        const list = await runSql<{
-          id: string
-          message_id: string
-          topic: string
-          key: string | null
-          payload: string
-          headers: string | null
-          attempts: number
-          last_error: string | null
-          created_at: Date
-          dead_at: Date
-        }>(
-          db,
-          // d.id, the bigint: the output column "id" is its text, which would sort 10 before 9.
-          `SELECT d.id::text AS id, message_id, topic, key, payload::text, headers::text, attempts, last_error, created_at, dead_at
-           FROM ${names.quoted.dead} d WHERE ($1::text IS NULL OR topic = $1::text) ORDER BY d.id LIMIT $2`,
-          [topic, flags.limit],
-        )
-        const count = await runSql<{ n: string }>(db, `SELECT count(*) AS n FROM ${names.quoted.dead} WHERE ($1::text IS NULL OR topic = $1::text)`, [topic])
+        const list = await runSql(db, listDeadLetters(names, { topic, limit: flags.limit }))
+        const count = await runSql(db, countDeadLetters(names, { topic }))
         return { rows: list.rows, total: Number(count.rows[0]?.n ?? 0) }
       })
       if (flags.json) {

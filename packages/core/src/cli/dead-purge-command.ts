@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
-import { runSql } from '../sql-executor.js'
+import { deleteDeadLetters } from '../sql/cli/delete-dead-letters.js'
+import { runSql } from '../sql/run-sql.js'
 import { CliError } from './cli-error.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { withDatabase } from './database.js'
@@ -33,7 +34,7 @@ Examples:
       const deleted = await withDatabase(flags.databaseUrl, ({ db }) =>
         inDeadLetterTransaction(db, async (trx) => {
           const locked = await lockDeadLetters(trx, names, selection)
-          if (locked.length > 0) await runSql(trx, `DELETE FROM ${names.quoted.dead} WHERE id = ANY($1::bigint[])`, [locked.map((d) => d.id)])
+          if (locked.length > 0) await runSql(trx, deleteDeadLetters(names, { ids: locked.map((d) => d.id) }))
           return locked
         }),
       )

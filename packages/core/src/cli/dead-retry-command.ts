@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
-import { runSql } from '../sql-executor.js'
+import { notifyRelays } from '../sql/outbox/notify-relays.js'
+import { runSql } from '../sql/run-sql.js'
 import { CliError } from './cli-error.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { withDatabase } from './database.js'
@@ -60,7 +61,7 @@ Examples:
           const locked = await lockDeadLetters(trx, names, selection)
           const moved = await moveDeadLetters(trx, names, locked)
           // A running relay wakes now instead of at its next poll.
-          if (moved.length > 0) await runSql(trx, 'SELECT pg_notify($1, $2)', [names.channel, ''])
+          if (moved.length > 0) await runSql(trx, notifyRelays({ channel: names.channel }))
           return { locked, moved }
         }),
       )

@@ -1,11 +1,12 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { TableNames } from '../schema/table-names.js'
-import { runSql } from '../sql-executor.js'
+import { type DeadSelection, lockDeadLetters as lockDeadLettersStatement } from '../sql/cli/lock-dead-letters.js'
+import { runSql } from '../sql/run-sql.js'
 import { withTransaction } from '../transaction/with-transaction.js'
 import { CliError } from './cli-error.js'
 
-/** Which dead letters a `txbox dead retry|purge` command acts on. */
-export type DeadSelection = { kind: 'ids'; ids: string[] } | { kind: 'topic'; topic: string } | { kind: 'all' }
+export type { DeadSelection }
+
 
 export interface SelectionFlags {
   id?: string[]
@@ -54,25 +55,8 @@ export function inDeadLetterTransaction<T>(db: Kysely<any>, fn: (trx: Transactio
  * skipped (FOR UPDATE waits for that command and drops rows it deleted).
  */
 export async function lockDeadLetters(trx: Transaction<any>, names: TableNames, selection: DeadSelection): Promise<LockedDeadLetter[]> {
-  const where = selectionWhere(selection)
-  const { rows } = await runSql<{ id: string; message_id: string; key: string | null }>(
-    trx,
-    // d.id, the bigint: "id" alone would be the text output column, in text order.
-    `SELECT d.id::text AS id, message_id, key FROM ${names.quoted.dead} d WHERE ${where.sql} ORDER BY d.id FOR UPDATE`,
-    where.params,
-  )
+  const { rows } = await runSql(trx, lockDeadLettersStatement(names, selection))
   return rows.map((r) => ({ id: r.id, messageId: r.message_id, key: r.key }))
-}
-
-function selectionWhere(selection: DeadSelection): { sql: string; params: unknown[] } {
-  switch (selection.kind) {
-    case 'ids':
-      return { sql: 'message_id = ANY($1::text[])', params: [selection.ids] }
-    case 'topic':
-      return { sql: 'topic = $1::text', params: [selection.topic] }
-    case 'all':
-      return { sql: 'true', params: [] }
-  }
 }
 
 /** Human words for the selection, for messages. */

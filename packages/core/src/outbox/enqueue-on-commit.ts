@@ -2,11 +2,11 @@ import { InvalidMessageError } from '../errors/invalid-message-error.js'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error.js'
-import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
 import { rejectUnknownOptions, resolveTableNames, type TableOptions } from '../schema/table-names.js'
-import { isKysely, isPgClient, type PgClientLike, runSql, type SqlRunner } from '../sql-executor.js'
+import { runSql } from '../sql/run-sql.js'
+import { isKysely, isPgClient, type PgClientLike, type SqlRunner } from '../sql-executor.js'
 import { findScope } from '../transaction/transaction-scope.js'
-import { insertMessages, type NotifyMode } from './insert-messages.js'
+import { insertStatement, type NotifyMode } from './insert-statement.js'
 import type { OutboxMessageInput, ValidatedMessage } from './message.js'
 import { validateMessage } from './validate-message.js'
 import { signalRelays } from './wake-up-signal.js'
@@ -46,7 +46,6 @@ const MAX_PAYLOAD_BYTES_LIMIT = 32 * 1024 * 1024
  */
 const MAX_CALL_BYTES = 128 * 1024 * 1024
 const MAX_BATCH = 10_000
-const UNDEFINED_TABLE = '42P01'
 
 /**
  * Records one message, or many in one statement, in the caller's transaction,
@@ -104,13 +103,7 @@ export async function enqueueOnCommit(
   if (validated.length === 0) return []
 
   const inTransactionNotify = notify === 'in-transaction'
-  const { text, values } = insertMessages(names, validated, inTransactionNotify)
-  try {
-    await runSql(runner.sql, text, values)
-  } catch (error) {
-    if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error, tables: names })
-    throw error
-  }
+  await runSql(runner.sql, insertStatement(names, validated, inTransactionNotify))
   if (notify === 'after-commit' && runner.scope) {
     const scope = runner.scope.root
     const onceKey = `notify:${names.channel}`

@@ -1,4 +1,6 @@
-import { CompiledQuery, type Kysely } from 'kysely'
+import type { Kysely } from 'kysely'
+import { notifyRelays } from '../sql/outbox/notify-relays.js'
+import { runSql } from '../sql/run-sql.js'
 
 /**
  * The signal that wakes relays after a commit: a NOTIFY sent on the pool, after
@@ -47,7 +49,7 @@ export function signalRelays(db: Kysely<any>, channel: string): void {
 
 function send(db: Kysely<any>, channel: string, state: ChannelState): void {
   state.lastSentAt = Date.now()
-  db.executeQuery(CompiledQuery.raw(`SELECT pg_notify($1, '')`, [channel])).catch(() => {
+  runSql(db, notifyRelays({ channel })).catch(() => {
     // Only latency depends on this signal: the relays' polling delivers anyway.
   })
 }
