@@ -12,8 +12,10 @@ const guardedPools = new WeakSet<object>()
  * published) has no listener then, so a terminated backend would crash the
  * process with an uncaught 'error'. This adds a listener to every client of
  * the pool when it is created or checked out ('acquire' also covers the
- * clients the pool had before the guard); the query in flight still fails,
- * and its caller (the relay, a CLI command) reports that. Once per pool.
+ * clients the pool had before the guard), which hands the error to
+ * `onError`; the query in flight still fails, and its caller (the relay, a
+ * CLI command) reports that. A pool is guarded once: the first caller's
+ * `onError` is the one called.
  */
 export function guardPoolClients(pool: GuardablePool, onError: (error: Error) => void): void {
   if (typeof pool.on !== 'function' || guardedPools.has(pool)) return

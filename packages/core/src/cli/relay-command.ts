@@ -67,7 +67,10 @@ async function runRelay(flags: RelayFlags): Promise<void> {
   let database: CliDatabase | undefined
   try {
     // One connection per batch in flight, one for LISTEN, one for promotions and metrics.
-    database = await connectDatabase(databaseUrl, { max: (flags.concurrency ?? 2) + 2 })
+    database = await connectDatabase(databaseUrl, {
+      max: (flags.concurrency ?? 2) + 2,
+      onConnectionError: (error) => logger.warn({ err: error }, 'txbox relay: a database connection ended'),
+    })
     const options: RelayOptions = { db: database.db, publisher: broker.publisher, schema: names.schema, logger }
     if (flags.batchSize !== undefined) options.batchSize = flags.batchSize
     if (flags.concurrency !== undefined) options.concurrency = flags.concurrency

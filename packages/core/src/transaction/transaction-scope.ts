@@ -23,7 +23,6 @@ export class TransactionScope {
   readonly db: Kysely<any>
   readonly trx: Transaction<any>
   readonly parent: TransactionScope | undefined
-  readonly depth: number
   /** False once this scope committed, rolled back or was released. */
   active = true
   /** Where errors thrown by hooks go (set on the top-level scope). */
@@ -39,7 +38,6 @@ export class TransactionScope {
     this.trx = trx
     this.parent = parent
     this.root = parent?.root ?? this
-    this.depth = parent ? parent.depth + 1 : 0
   }
 
   nextSavepointName(): string {
