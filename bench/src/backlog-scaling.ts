@@ -1,5 +1,5 @@
 import { createRelay, migrate } from '@txbox/core'
-import { takeBatch } from '../../packages/core/src/sql/relay/take-batch.js'
+import { deleteBatch } from '../../packages/core/src/sql/relay/delete-batch.js'
 import { resolveTableNames } from '../../packages/core/src/schema/table-names.js'
 import type { Benchmark, BenchmarkResult } from './support/benchmark.js'
 import type { BenchConfig } from './support/config.js'
@@ -15,7 +15,7 @@ const DRAIN_BATCH = 2000
 const VACUUM_EVERY = 100_000
 
 /**
- * The relay's claim statement (take-batch, with the relay's default batch
+ * The relay's claim statement (delete-batch, with the relay's default batch
  * and lanes) against backlogs of growing size. Each claim runs in a
  * transaction that is rolled back, so the backlog stays the same size for
  * every sample. Then the whole backlog is drained by a relay whose publisher
@@ -37,7 +37,7 @@ export const backlogScaling: Benchmark = {
     const outbox = names.quoted.outbox
     // The relay's own statement and parameters (its defaults, batch and lanes as above, no waves).
     const claim = (rotation: number) =>
-      takeBatch(names, true, {
+      deleteBatch(names, true, {
         rotation,
         laneLockSpace: names.locks.lanes,
         lanesPerClaim: LANES_PER_CLAIM,

@@ -174,7 +174,6 @@ class OutboxRelay extends EventEmitter implements Relay {
     }
   }
 
-
   private emitError(error: Error): void {
     this.options.logger.error({ err: error }, 'txbox relay error')
     if (this.listenerCount('error') > 0) this.emit('error', error)

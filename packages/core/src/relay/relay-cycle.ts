@@ -3,7 +3,7 @@ import { runSql } from '../sql/run-sql.js'
 import { holdBackKeys } from '../sql/relay/hold-back-keys.js'
 import { lanesHeld } from '../sql/relay/lanes-held.js'
 import { putBackUnpublished } from '../sql/relay/put-back-unpublished.js'
-import { takeBatch as takeBatchStatement } from '../sql/relay/take-batch.js'
+import { deleteBatch as deleteBatchStatement } from '../sql/relay/delete-batch.js'
 import { LANE_COUNT } from '../schema/migrations.js'
 import { publishBatch } from './publish-batch.js'
 import type { RelayEvents } from './relay-events.js'
@@ -26,7 +26,7 @@ export interface CycleReports {
   emit<E extends keyof RelayEvents>(event: E, ...args: Parameters<RelayEvents[E]>): void
 }
 
-/** A batch as take-batch left it. */
+/** A batch as delete-batch left it. */
 interface TakenBatch {
   /** In id order. */
   readonly messages: TakenMessage[]
@@ -34,9 +34,9 @@ interface TakenBatch {
   readonly passedOver: readonly { lane: number; upto: string | null }[]
 }
 
-/** Thrown inside the transaction to roll back a take that read a stale snapshot (see take-batch.ts). */
-const STALE_TAKE = Symbol('stale take')
-const MAX_STALE_TAKES = 10
+/** Thrown inside the transaction to roll back a batch read from a stale snapshot (see delete-batch.ts). */
+const STALE_BATCH = Symbol('stale batch')
+const MAX_STALE_BATCHES = 10
 
 /** What the relay's own transaction allows beyond publishTimeout before the server may end it. */
 const TIMEOUT_MARGIN_MS = 30_000
@@ -47,7 +47,7 @@ const MAX_ERROR_LENGTH = 2000
 /**
  * One relay cycle, in one transaction, top to bottom:
  *
- * 1. take a batch: take-batch DELETES it (final only at COMMIT);
+ * 1. delete a batch, returning it: the DELETE is final only at COMMIT;
  * 2. publish it to the broker;
  * 3. settle each message once: published, retry, dead, held back, or put
  *    back as it was (not sent, or the broker not reached);
@@ -91,18 +91,18 @@ export class RelayCycle {
     this.perLane = this.waves ? Math.max(1, Math.ceil(options.batchSize / 16)) : options.batchSize
   }
 
-  /** Runs one cycle; a stale take is rolled back and taken again at once. */
+  /** Runs one cycle; a batch read from a stale snapshot is rolled back and taken again at once. */
   async run(): Promise<CycleResult> {
     for (let tries = 1; ; tries++) {
-      const fates = await this.inTransaction().catch((error: unknown): typeof STALE_TAKE => {
-        if (error === STALE_TAKE) return STALE_TAKE
+      const fates = await this.inTransaction().catch((error: unknown): typeof STALE_BATCH => {
+        if (error === STALE_BATCH) return STALE_BATCH
         throw error
       })
-      if (fates !== STALE_TAKE) return this.report(fates)
-      this.options.logger.debug({ tries }, 'txbox relay: a lane changed hands during the take; taking again')
+      if (fates !== STALE_BATCH) return this.report(fates)
+      this.options.logger.debug({ tries }, 'txbox relay: a lane changed hands while its batch was read; taking it again')
       // Lanes change hands between relays all the time; this many stale
-      // takes in a row would mean something else deletes outbox rows.
-      if (tries >= MAX_STALE_TAKES) throw new Error('txbox relay: 10 takes in a row read rows that were deleted under them; is something else deleting outbox rows?')
+      // stale batches in a row would mean something else deletes outbox rows.
+      if (tries >= MAX_STALE_BATCHES) throw new Error('txbox relay: 10 batches in a row read rows that were deleted under them; is something else deleting outbox rows?')
     }
   }
 
@@ -112,7 +112,7 @@ export class RelayCycle {
       .transaction()
       .setIsolationLevel('read committed')
       .execute(async (trx) => {
-        const batch = await this.takeBatch(trx)
+        const batch = await this.deleteBatch(trx)
         const results =
           batch.messages.length === 0
             ? []
@@ -127,13 +127,13 @@ export class RelayCycle {
       })
   }
 
-  /** Step 1: deletes a batch (see take-batch.ts) and reads it in id order. */
-  private async takeBatch(trx: Transaction<any>): Promise<TakenBatch> {
+  /** Step 1: deletes a batch (see delete-batch.ts) and reads it in id order. */
+  private async deleteBatch(trx: Transaction<any>): Promise<TakenBatch> {
     const { names, blockKeyOnFailure } = this.options
     const timeout = `${this.options.publishTimeout + TIMEOUT_MARGIN_MS}ms`
     const { rows } = await runSql(
       trx,
-      takeBatchStatement(names, blockKeyOnFailure, {
+      deleteBatchStatement(names, blockKeyOnFailure, {
         rotation: Math.floor(Math.random() * LANE_COUNT),
         laneLockSpace: names.locks.lanes,
         lanesPerClaim: this.options.lanesPerClaim,
@@ -151,7 +151,7 @@ export class RelayCycle {
       const held = await runSql(trx, lanesHeld(names, { laneLockSpace: names.locks.lanes }))
       return { messages: [], passedOver: held.rows.map((r) => ({ lane: r.lane, upto: null })) }
     }
-    if (rows.length !== first.selected) throw STALE_TAKE
+    if (rows.length !== first.selected) throw STALE_BATCH
     // DELETE … RETURNING does not promise an order.
     rows.sort((a, b) => compareIds(a.id, b.id))
     return {

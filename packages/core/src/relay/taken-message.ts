@@ -1,7 +1,7 @@
 import type { OutboxMessage } from '../publisher.js'
 import type { OutboxRow } from '../sql/relay/outbox-row.js'
 
-/** A message take-batch deleted: what the publisher gets, and what putting it back needs. */
+/** A message delete-batch deleted: what the publisher gets, and what putting it back needs. */
 export interface TakenMessage {
   readonly message: OutboxMessage
   /** Restored as it was when the message is put back unattempted. */

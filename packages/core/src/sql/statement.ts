@@ -44,7 +44,7 @@ const NO_TABLES = {} as TableNames
  * set `names`, with the values of `params` in the order the text uses them.
  *
  * `variant` names the statement and whatever else changes its text (e.g.
- * `take-batch|blocking`); `build` writes the text from the placeholders and
+ * `delete-batch|blocking`); `build` writes the text from the placeholders and
  * must depend on nothing but `names` and what `variant` says.
  */
 export function statement<P extends object, Row>(

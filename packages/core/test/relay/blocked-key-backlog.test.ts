@@ -2,7 +2,7 @@ import { createRelay, migrate } from '@txbox/core'
 import { recordingPublisher, separatePool, useTestDatabase, waitFor } from '@txbox/testing'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { takeBatch } from '../../src/sql/relay/take-batch.js'
+import { deleteBatch } from '../../src/sql/relay/delete-batch.js'
 import { resolveTableNames } from '../../src/schema/table-names.js'
 
 // A key whose head keeps failing holds back its own messages and nothing
@@ -32,7 +32,7 @@ async function rowsPassedOverByClaim(): Promise<{ removed: number; seqScan: bool
   try {
     await client.query('BEGIN')
     for (let rotation = 0; rotation < 64; rotation += 8) {
-      const claim = takeBatch(names, true, { ...params, rotation })
+      const claim = deleteBatch(names, true, { ...params, rotation })
       const { rows } = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${claim.text}`, [...claim.values])
       const text = rows.map((r) => r['QUERY PLAN']).join('\n')
       const removed = Math.max(0, ...[...text.matchAll(/Rows Removed by Filter: (\d+)/g)].map((m) => Number(m[1])))

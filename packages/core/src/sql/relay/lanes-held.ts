@@ -3,7 +3,7 @@ import { type Statement, statement } from '../statement.js'
 
 /**
  * lanes-held: the lanes of `names` whose advisory lock this session holds
- * (take-batch's walk locks lanes; when it deletes nothing, its rows say
+ * (delete-batch's walk locks lanes; when it deletes nothing, its rows say
  * nothing about them).
  *
  * Parameters:

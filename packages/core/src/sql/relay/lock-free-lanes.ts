@@ -3,7 +3,7 @@ import { type Statement, statement } from '../statement.js'
 
 /**
  * lock-free-lanes: try-locks the given lanes for the rest of the transaction
- * (as take-batch does), skipping those another relay holds.
+ * (as delete-batch does), skipping those another relay holds.
  *
  * Parameters:
  *   lanes          smallint[]  the lanes wanted

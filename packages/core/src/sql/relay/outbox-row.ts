@@ -1,5 +1,5 @@
 /**
- * An outbox row as the relay reads it (take-batch). Timestamps come as epoch
+ * An outbox row as the relay reads it (delete-batch). Timestamps come as epoch
  * milliseconds: node-postgres parses a float several times faster than a
  * timestamptz, which shows at 500 rows a batch. The payload and headers stay
  * JSON text.

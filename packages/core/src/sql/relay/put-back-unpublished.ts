@@ -3,7 +3,7 @@ import { type Statement, statement } from '../statement.js'
 
 /**
  * put-back-unpublished: writes back, in the relay's transaction, the taken
- * messages that were not published (take-batch deleted them). Those to retry
+ * messages that were not published (delete-batch deleted them). Those to retry
  * or held back return to the outbox with their id (so their place in their
  * key's order); dead ones go to the dead letters. Published messages stay
  * deleted, so they are not sent twice.

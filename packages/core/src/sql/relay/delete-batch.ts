@@ -4,7 +4,7 @@ import { type Statement, statement } from '../statement.js'
 import type { OutboxRow } from './outbox-row.js'
 
 /**
- * take-batch (the relay's claim): takes a batch of the outbox and DELETES it, in one statement,
+ * delete-batch (the relay's claim): takes a batch of the outbox and DELETES it, in one statement,
  * inside the transaction the relay holds while it publishes. The rows are
  * gone for good only when that transaction commits (after the broker
  * confirmed them); a rollback, or a relay that dies, puts them all back.
@@ -20,7 +20,7 @@ import type { OutboxRow } from './outbox-row.js'
  *   statementTimeout  statement_timeout for the rest of the transaction, as text
  * Variant: `blocking` (blockKeyOnFailure): leaves out the rows of keys with a
  * failed row.
- * Returns: one {@link TakenRow} per deleted row, in no particular order.
+ * Returns: one {@link DeletedRow} per deleted row, in no particular order.
  *
  * A recursive CTE walks the 64 lanes in an order rotated per claim. For each
  * lane with work it takes pg_try_advisory_xact_lock, skipping lanes another
@@ -56,8 +56,8 @@ import type { OutboxRow } from './outbox-row.js'
  * just read those tuples, and going back through the primary key would cost
  * an index descent per row.
  */
-export function takeBatch(names: TableNames, blocking: boolean, params: TakeBatchParams): Statement<TakenRow> {
-  return statement(names, blocking ? 'take-batch|blocking' : 'take-batch', params, (p) => {
+export function deleteBatch(names: TableNames, blocking: boolean, params: DeleteBatchParams): Statement<DeletedRow> {
+  return statement(names, blocking ? 'delete-batch|blocking' : 'delete-batch', params, (p) => {
     const o = names.quoted.outbox
     const failedKeys = (due: string) => `ARRAY(SELECT b.key FROM ${o} b
                  WHERE b.lane = l.lane AND b.attempts > 0${due} AND b.key IS NOT NULL)`
@@ -137,7 +137,7 @@ export function takeBatch(names: TableNames, blocking: boolean, params: TakeBatc
   }, 'outbox')
 }
 
-export interface TakeBatchParams {
+export interface DeleteBatchParams {
   readonly rotation: number
   readonly laneLockSpace: number
   readonly lanesPerClaim: number
@@ -148,7 +148,7 @@ export interface TakeBatchParams {
 }
 
 /** A deleted row, and what the walk says about the whole take (the same on every row). */
-export interface TakenRow extends OutboxRow {
+export interface DeletedRow extends OutboxRow {
   /** Tuples the walk chose: more than the rows deleted means a stale take. */
   readonly selected: number
   /** Lanes where the walk passed over ready rows of blocked keys (see hold-back-keys.ts)… */
