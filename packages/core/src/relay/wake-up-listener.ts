@@ -1,4 +1,6 @@
 import type { Logger } from '../logger.js'
+import { listenChannel } from '../sql/relay/listen-channel.js'
+import { unlistenChannel } from '../sql/relay/unlisten-channel.js'
 
 /** The part of a pg client the listener uses. */
 export interface ListenClient {
@@ -55,7 +57,7 @@ export class WakeUpListener {
         if (message.channel === this.channel) this.onSignal()
       })
       client.on('error', (error) => this.lost(client as ListenClient, error))
-      await client.query(`LISTEN "${this.channel}"`)
+      await client.query(listenChannel(this.channel).text)
       if (this.stopped) {
         dispose(client)
         return
@@ -98,7 +100,7 @@ export class WakeUpListener {
     this.client = undefined
     if (client) {
       try {
-        await client.query(`UNLISTEN "${this.channel}"`)
+        await client.query(unlistenChannel(this.channel).text)
       } catch {
         // The connection is being discarded anyway.
       }
