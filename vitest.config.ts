@@ -13,6 +13,7 @@ export default defineConfig({
       '@txbox/rabbitmq': src('./packages/rabbitmq/src/index.ts'),
       '@txbox/bullmq': src('./packages/bullmq/src/index.ts'),
       '@txbox/nats': src('./packages/nats/src/index.ts'),
+      '@txbox/prometheus': src('./packages/prometheus/src/index.ts'),
       '@txbox/testing': src('./packages/testing/src/index.ts'),
     },
   },

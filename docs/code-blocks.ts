@@ -145,6 +145,7 @@ const OUR_PACKAGES: Record<string, string> = {
   '@txbox/rabbitmq': 'packages/rabbitmq/src/index.ts',
   '@txbox/bullmq': 'packages/bullmq/src/index.ts',
   '@txbox/nats': 'packages/nats/src/index.ts',
+  '@txbox/prometheus': 'packages/prometheus/src/index.ts',
 }
 const THIRD_PARTY: Record<string, string> = {
   kysely: 'packages/core',
@@ -157,6 +158,7 @@ const THIRD_PARTY: Record<string, string> = {
   '@nats-io/transport-node': 'packages/nats',
   '@nats-io/jetstream': 'packages/nats',
   fastify: 'examples/http-app',
+  'prom-client': 'packages/prometheus',
 }
 
 /**

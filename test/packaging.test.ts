@@ -13,6 +13,7 @@ const exported: Record<string, string[]> = {
   '@txbox/rabbitmq': ['rabbitmqPublisher', 'consumeRabbitmq', 'RabbitmqPublishError', 'UndecodableMessageError'],
   '@txbox/bullmq': ['bullmqPublisher', 'withProcessOnce', 'broker', 'DEFAULT_RETENTION', 'BullmqAddError', 'BullmqJobIdError', 'BullmqConnectError'],
   '@txbox/nats': ['natsPublisher', 'consumeNats', 'broker', 'NatsPublishError'],
+  '@txbox/prometheus': ['relayMetrics', 'relayHealth', 'monitoringHandler', 'serveRelayMonitoring'],
 }
 
 function load(pkg: string, how: 'import' | 'require'): string[] {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { backlogScaling } from './backlog-scaling.js'
 import { enqueueOverhead } from './enqueue-overhead.js'
 import { latency } from './latency.js'
+import { metricsOverhead } from './metrics-overhead.js'
 import { notifyCost } from './notify-cost.js'
 import { rabbitmqRelay } from './rabbitmq-relay.js'
 import { relayThroughput } from './relay-throughput.js'
@@ -17,7 +18,7 @@ import { readConfig } from './support/config.js'
 import { describeMachine } from './support/machine.js'
 import { renderTable } from './support/table.js'
 
-const BENCHMARKS: readonly Benchmark[] = [enqueueOverhead, notifyCost, backlogScaling, relayThroughput, latency, rabbitmqRelay]
+const BENCHMARKS: readonly Benchmark[] = [enqueueOverhead, notifyCost, backlogScaling, relayThroughput, latency, rabbitmqRelay, metricsOverhead]
 
 const REQUIRED_FIGURES = [
   'relay_vs_bare_redis',

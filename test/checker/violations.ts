@@ -22,6 +22,12 @@ export type ViolationKind =
   | 'early'
   /** A writer's valid input failed with a raw database error (the transaction aborted). */
   | 'writer-error'
+  /** Consumer half: a processOnce effect committed more than once. */
+  | 'effect-twice'
+  /** Consumer half: a message's handler ran more often than `maxDeliveries` without a crash to explain it. */
+  | 'over-delivered'
+  /** Consumer half: `stop()` did not return within its bound. */
+  | 'stall'
   /** The run itself could not finish: something hung or threw. */
   | 'harness'
 
@@ -34,7 +40,21 @@ export interface Violation {
 
 /** Kinds present, most serious first: a reproduction is shrunk for the first. */
 export function kindsOf(violations: readonly Violation[]): ViolationKind[] {
-  const order: ViolationKind[] = ['lost', 'phantom', 'order', 'corrupted', 'duplicate', 'wrongly-dead', 'early', 'stuck', 'writer-error', 'harness']
+  const order: ViolationKind[] = [
+    'lost',
+    'phantom',
+    'effect-twice',
+    'order',
+    'corrupted',
+    'duplicate',
+    'wrongly-dead',
+    'over-delivered',
+    'early',
+    'stuck',
+    'stall',
+    'writer-error',
+    'harness',
+  ]
   const present = new Set(violations.map((v) => v.kind))
   return order.filter((k) => present.has(k))
 }

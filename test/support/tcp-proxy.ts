@@ -85,12 +85,21 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('tcp proxy: no port')
 
+  /**
+   * Resets a socket, or destroys it when it cannot be reset: still
+   * connecting, or half-closed (its peer ended it) — Node 20 never releases
+   * the handle of a half-closed socket reset with resetAndDestroy().
+   */
+  const cut = (socket: Socket) => {
+    if (socket.connecting || !socket.readable || !socket.writable) socket.destroy()
+    else socket.resetAndDestroy()
+  }
+
   const dropAll = () => {
     for (const link of [...links]) {
       links.delete(link)
-      link.client.resetAndDestroy()
-      if (link.upstream.connecting) link.upstream.destroy()
-      else link.upstream.resetAndDestroy()
+      cut(link.client)
+      cut(link.upstream)
     }
   }
 

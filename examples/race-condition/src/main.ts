@@ -1,15 +1,14 @@
-// pnpm demo: the three ways "send an email for this signup" goes wrong, and
-// txbox getting it right, against real PostgreSQL and Redis.
+// pnpm demo: the three ways "send an email for this signup" goes wrong, with
+// Redis Streams and with BullMQ, and txbox getting it right, against real
+// PostgreSQL and Redis.
 import { randomBytes } from 'node:crypto'
-import { sql } from 'kysely'
 import { Redis } from 'ioredis'
-import { runApp } from './child-process.js'
-import { committedUsers, connect, createSchema, dropSchema } from './database.js'
+import { sql } from 'kysely'
+import { killScripts, runApp } from './child-process.js'
+import { committedUsers, connect, createSchema, dropSchema, outboxBacklog } from './database.js'
 import { superviseRelay } from './relay-supervisor.js'
-import { formatTable, isCorrect, type Row, tally } from './report.js'
+import { formatTable, isCorrect, label, type Row, tally } from './report.js'
 import {
-  type Approach,
-  approaches,
   CONCURRENCY,
   CRASH_AFTER_COMMIT_OF,
   databaseUrl,
@@ -17,46 +16,64 @@ import {
   type RunNames,
   redisUrl,
   SIGNUPS,
-  streamName,
+  scenarioId,
+  scenarios,
 } from './settings.js'
-import { startWorker } from './worker.js'
+import { startBullmqWorker } from './bullmq-worker.js'
+import { startRedisStreamsWorker } from './redis-streams-worker.js'
+import type { ScenarioWorker } from './worker.js'
 
 const startedAt = Date.now()
-const runId = randomBytes(4).toString('hex')
+// DEMO_RUN_ID: lets a test name the run, to check that it cleaned up after itself.
+const runId = process.env.DEMO_RUN_ID ?? randomBytes(4).toString('hex')
+if (!/^[a-z0-9_]{1,32}$/.test(runId)) throw new Error('DEMO_RUN_ID must be 1 to 32 of a-z, 0-9 and _ (it names a PostgreSQL schema).')
 const names: RunNames = { schema: `txbox_race_demo_${runId}`, redisPrefix: `txbox-race-demo:${runId}` }
 const { db } = connect(names)
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, retryStrategy: (attempt) => (attempt > 3 ? null : 200) })
 redis.on('error', () => {})
+/** Set by the first cleanUp() call (the end of the run, or a signal). */
+let cleaningUp: Promise<void> | undefined
 
-console.log(`${SIGNUPS} signups per approach, ${CONCURRENCY} at a time; every 4th one rolls back.
-The app process is killed (SIGKILL) right after the COMMIT of signup ${CRASH_AFTER_COMMIT_OF}, and restarted;
-Redis is unreachable from the app for 8 signups. For txbox, the relay process is also
-killed after it has published ${KILL_RELAY_AFTER_PUBLISHED} messages, and restarted.
+console.log(`${SIGNUPS} signups per scenario, ${CONCURRENCY} at a time; every 4th one rolls back. One app process
+runs the ${scenarios.length} scenarios side by side. It is killed (SIGKILL) right after signup ${CRASH_AFTER_COMMIT_OF} has
+committed in each, and restarted; Redis is unreachable from the app for 8 signups. For txbox,
+the relay process is also killed after each of its relays has published ${KILL_RELAY_AFTER_PUBLISHED} messages, and restarted.
 `)
 
-// Ctrl-C: the children get the signal too; remove what this run created, then go.
-process.once('SIGINT', () => {
-  cleanUp().finally(() => process.exit(130))
-})
+// Ctrl-C (or a SIGTERM): stop the children, remove what this run created, then go.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killScripts()
+    cleanUp().finally(() => process.exit(130))
+  })
+}
 
 let exitCode = 1
 try {
   await checkServices()
   await createSchema(db, names)
-  const rows: Row[] = []
-  for (const approach of approaches) rows.push(await run(approach))
-  const txbox = rows.find((r) => r.approach === 'txbox')!
+  const rows = await runScenarios()
+  const txboxRows = rows.filter((r) => r.scenario.approach === 'txbox')
 
   console.log(formatTable(rows))
   console.log(`
 early:   the worker ran before the COMMIT and did not find the user
 phantom: the signup rolled back, but the worker mailed its user anyway
 lost:    the signup committed, but the job never reached the worker`)
-  if (txbox.duplicatesDropped > 0) {
-    console.log(`txbox:   ${txbox.duplicatesDropped} redelivered message(s) (at least once) dropped by processOnce`)
+  for (const row of txboxRows) {
+    if (row.repeatedAddsAbsorbed > 0) {
+      console.log(`${label(row.scenario)}: ${row.repeatedAddsAbsorbed} publish(es) repeated after the relay crash found their job already there (jobId = message id): no second job`)
+    }
+    if (row.duplicatesDropped > 0) {
+      console.log(`${label(row.scenario)}: ${row.duplicatesDropped} redelivered message(s) (at least once) dropped by processOnce`)
+    }
   }
-  console.log(`\n${isCorrect(txbox) ? 'txbox: every committed user got exactly one email.' : 'txbox: WRONG, see the table.'} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`)
-  exitCode = isCorrect(txbox) ? 0 : 1
+  const allCorrect = txboxRows.every(isCorrect)
+  const verdict = allCorrect ? 'txbox: every committed user got exactly one email, with either broker.' : 'txbox: WRONG, see the table.'
+  console.log(`\n${verdict} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`)
+  // The rows, for a parent process that started the demo (its test).
+  process.send?.({ rows })
+  exitCode = allCorrect ? 0 : 1
 } catch (error) {
   console.error(error instanceof Error ? error.message : error)
 } finally {
@@ -64,34 +81,37 @@ lost:    the signup committed, but the job never reached the worker`)
 }
 process.exit(exitCode)
 
-async function run(approach: Approach): Promise<Row> {
-  const stream = streamName(names, approach)
-  const worker = await startWorker({ db, redis, stream, schema: names.schema, dropDuplicates: approach === 'txbox' })
-  const relay = approach === 'txbox' ? superviseRelay(names) : undefined
+/** Runs every scenario at once through one app process and one relay process, and tallies what each worker did. */
+async function runScenarios(): Promise<Row[]> {
+  const workers: ScenarioWorker[] = []
+  let relay: ReturnType<typeof superviseRelay> | undefined
   try {
-    const first = await runApp(names, approach, 0, SIGNUPS)
+    for (const scenario of scenarios) {
+      const start = scenario.broker === 'redis-streams' ? startRedisStreamsWorker : startBullmqWorker
+      workers.push(await start({ db, redis, names, scenario }))
+    }
+    relay = superviseRelay(names)
+    const first = await runApp(names, 0, SIGNUPS)
     if (first.signal === 'SIGKILL') {
       // The requests in flight with the crash died with it; the next ones reach the restarted app.
       const resumeAt = (Math.floor(CRASH_AFTER_COMMIT_OF / CONCURRENCY) + 1) * CONCURRENCY
-      await runApp(names, approach, resumeAt, SIGNUPS)
+      await runApp(names, resumeAt, SIGNUPS)
     }
-    await waitUntil(async () => {
-      if (approach === 'txbox' && (await outboxBacklog()) > 0) return false
-      return worker.log.handled === (await redis.xlen(stream))
-    }, `the worker to finish the ${approach} jobs`)
+    await waitUntil(async () => (await outboxBacklog(db, names)) === 0, 'the relays to drain the outboxes')
+    await waitUntil(async () => (await Promise.all(workers.map((w) => w.caughtUp()))).every(Boolean), 'the workers to run every job')
   } finally {
     await relay?.stop()
-    await worker.stop()
+    for (const worker of workers) await worker.stop()
   }
-  return tally(approach, await committedUsers(db, approach), worker.log)
+  const rows: Row[] = []
+  for (const [i, scenario] of scenarios.entries()) {
+    const worker = workers[i]!
+    rows.push(tally(scenario, await committedUsers(db, scenarioId(scenario)), worker.log, await worker.repeatedAddsAbsorbed()))
+  }
+  return rows
 }
 
-async function outboxBacklog(): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`${names.schema}.outbox`)}`.execute(db)
-  return rows[0]!.n
-}
-
-async function waitUntil(done: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitUntil(done: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -108,12 +128,24 @@ async function checkServices(): Promise<void> {
   })
 }
 
-async function cleanUp(): Promise<void> {
-  await dropSchema(db, names).catch(() => {})
-  const streams = approaches.map((a) => streamName(names, a))
-  await redis.del(...streams, ...streams.map((s) => `${s}:dead`)).catch(() => {})
-  redis.disconnect()
-  await db.destroy()
+/** Drops the run's schema and every Redis key under its prefix (streams, BullMQ's queues); once, whoever asks first. */
+function cleanUp(): Promise<void> {
+  cleaningUp ??= (async () => {
+    await dropSchema(db, names).catch(() => {})
+    await deleteKeys(`${names.redisPrefix}:*`).catch(() => {})
+    redis.disconnect()
+    await db.destroy()
+  })()
+  return cleaningUp
+}
+
+async function deleteKeys(pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    if (keys.length > 0) await redis.del(...keys)
+    cursor = next
+  } while (cursor !== '0')
 }
 
 function redact(url: string): string {

@@ -13,7 +13,7 @@ const BEGIN = '<!-- BEGIN GENERATED: txbox --help (pnpm --filter @txbox/core doc
 const END = '<!-- END GENERATED -->'
 
 /** The commands documented, in order. */
-export const COMMANDS = [[], ['migrate'], ['relay'], ['status'], ['dead'], ['dead', 'list'], ['dead', 'retry'], ['dead', 'purge']]
+export const COMMANDS = [[], ['migrate'], ['relay'], ['status'], ['dead'], ['dead', 'list'], ['dead', 'retry'], ['dead', 'purge'], ['doctor']]
 
 /** The help text of one command, as the built CLI prints it to a pipe (80 columns, no colour). */
 export function helpText(command) {

@@ -14,7 +14,7 @@ export type { TableOptions } from './schema/table-names.js'
 
 export { createRelay, type Relay } from './relay/create-relay.js'
 export type { RelayOptions } from './relay/relay-options.js'
-export type { RelayEvents } from './relay/relay-events.js'
+export type { RelayErrorSource, RelayEvents } from './relay/relay-events.js'
 export type { BackoffOptions, RetryDelay } from './relay/backoff.js'
 export type { ListenSource, ListenClient } from './relay/wake-up-listener.js'
 export type { OutboxStats, RelayMetrics } from './relay/relay-metrics.js'

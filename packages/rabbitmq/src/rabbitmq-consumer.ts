@@ -63,6 +63,8 @@ class RabbitmqQueueConsumer<T> {
   private consumerTag: string | undefined
   private readonly inFlight = new Set<Promise<void>>()
   private readonly attempts = new DeliveryAttempts()
+  /** The run in progress of each message id: a redelivery waits for it (see handle). */
+  private readonly running = new Map<string, Promise<void>>()
   private attaching: Promise<void> | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private reconnectDelay: number
@@ -212,6 +214,9 @@ class RabbitmqQueueConsumer<T> {
       this.settle(channel, delivery, 'reject', undefined)
       return
     }
+    // Redelivered while its run here still goes (the channel was lost): decide once that run ended,
+    // or the running attempt counts as spent and failed, dead-lettering a message that then succeeds.
+    for (let running = this.running.get(message.messageId); running; running = this.running.get(message.messageId)) await running
     if (this.attempts.handledBefore(delivery, message.messageId)) {
       // Handled here already; only its ack was lost with a channel. Running the
       // handler again could not help, and counting it could dead-letter it.
@@ -231,6 +236,14 @@ class RabbitmqQueueConsumer<T> {
       this.settle(channel, delivery, 'reject', message)
       return
     }
+    const attempt = this.attempt(channel, delivery, message)
+    this.running.set(message.messageId, attempt)
+    await attempt
+    if (this.running.get(message.messageId) === attempt) this.running.delete(message.messageId)
+  }
+
+  /** One run of the handler, and the settle of its delivery. Never rejects. */
+  private async attempt(channel: AmqpChannel, delivery: AmqpMessage, message: RabbitmqMessage<T>): Promise<void> {
     this.attempts.begin(message.messageId, message.deliveries)
     try {
       const run = () => this.o.handler(message)

@@ -382,6 +382,47 @@ describe('consumeRabbitmq', () => {
     })
   }
 
+  for (const type of ['classic', 'quorum'] as const) {
+    test(`a message redelivered while its last attempt still runs is not dead-lettered, and the attempt's success acks it (${type} queue)`, async () => {
+      // Found by the randomized checker's consumer half: the redelivery was
+      // rejected at once as exhausted (the running attempt counted as failed),
+      // then the handler succeeded: a dead letter of a handled message.
+      const topic = `${exchange}.redeliveredwhilerunning.${type}`
+      const { queue, dead } = await workQueue(topic, type)
+      const connectionName = uniqueName('rmq_cons_running')
+      const errors: unknown[] = []
+      const handled: string[] = []
+      const consumer = await consumeRabbitmq({
+        url,
+        connectionName,
+        queue,
+        prefetch: 1,
+        maxDeliveries: 1,
+        reconnectDelay: 20,
+        onError: (e) => errors.push(e),
+        handler: async (m) => {
+          handled.push(m.messageId)
+          if (handled.length > 1) return
+          await closeConnectionsNamed(connectionName)
+          // The consumer is back on a new connection and the message was delivered to it while this run goes on.
+          await waitFor(async () => (await consumersOf(queue)) === 1 && (await count(queue)) === 0, { timeoutMs: 15_000, message: 'redelivered to the new channel' })
+        },
+      })
+      try {
+        const first = await publish(topic)
+        await waitFor(() => errors.some((e) => e instanceof RabbitmqConsumerError && e.reason === 'settle-failed'), { timeoutMs: 15_000, message: 'the lost ack reported' })
+        const next = await publish(topic)
+        await waitFor(() => handled.includes(next.messageId), { timeoutMs: 15_000, message: 'the next message handled' })
+        expect(handled).toEqual([first.messageId, next.messageId])
+        expect(errors.filter((e) => e instanceof RabbitmqConsumerError && e.reason === 'deliveries-exhausted')).toEqual([])
+      } finally {
+        await consumer.stop()
+      }
+      expect(await count(dead)).toBe(0)
+      expect(await count(queue)).toBe(0)
+    })
+  }
+
   test('a failed ack or reject (its channel closed meanwhile) is reported, not swallowed', async () => {
     const topic = `${exchange}.lostsettle`
     const { queue } = await workQueue(topic, 'quorum')

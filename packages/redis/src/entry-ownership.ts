@@ -74,3 +74,36 @@ export async function refreshOwnership(target: OwnershipTarget, ids: readonly st
     return { status: 'settled' }
   })
 }
+
+/**
+ * Hands back entries this consumer read and never started (it is stopping):
+ * their delivery counter goes back to what it was before the read (XCLAIM to
+ * itself, RETRYCOUNT), so a graceful stop does not spend one of their
+ * `maxDeliveries`. Without it every deploy that stopped a consumer with a
+ * batch in hand counted a delivery nobody ran, and an entry could go to the
+ * dead letters after fewer failed runs, or none.
+ *
+ * KEYS: the stream. ARGV: group, consumer, then the entry ids. Replies with
+ * the ids that were deleted from the stream meanwhile (XCLAIM takes them off
+ * the pending list: lost, to be reported).
+ */
+const HAND_BACK_SCRIPT = new RedisScript(`
+local vanished = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local row = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)[1]
+  if row and row[2] == ARGV[2] then
+    local before = math.max(tonumber(row[4]) - 1, 0)
+    local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'RETRYCOUNT', before, 'JUSTID')
+    if #claimed == 0 then vanished[#vanished + 1] = id end
+  end
+end
+return vanished
+`)
+
+/** See {@link HAND_BACK_SCRIPT}; returns the ids found deleted from the stream. */
+export async function handBackUnstarted(target: OwnershipTarget, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return []
+  const reply = (await HAND_BACK_SCRIPT.run(target.redis, [target.stream], [target.group, target.consumer, ...ids])) as string[]
+  return reply.map(String)
+}

@@ -1,6 +1,6 @@
 import { BlockingConnection, settledWithin } from './blocking-connection.js'
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
-import { type Ownership, refreshOwnership } from './entry-ownership.js'
+import { handBackUnstarted, type Ownership, refreshOwnership } from './entry-ownership.js'
 import { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
 import { callHandler, type HandlerOutcome } from './handler-call.js'
 import { redisAddress } from './redis-address.js'
@@ -231,9 +231,9 @@ class StreamConsumer<T> implements RedisStreamConsumer {
       Math.max(1, Math.floor(this.o.claimIdleMs / 3)),
     )
     try {
-      for (const entry of batch) {
-        // Entries not started stay pending; see stop().
-        if (this.stopping) return
+      for (const [index, entry] of batch.entries()) {
+        // Entries not started stay pending, their delivery not counted; see stop().
+        if (this.stopping) return await this.handBack(batch.slice(index))
         await this.handleOne(entry)
         entry.settled = true
       }
@@ -306,6 +306,16 @@ class StreamConsumer<T> implements RedisStreamConsumer {
         'txbox redis consumer: handler failed; the entry stays pending and is retried after claimIdleMs',
       )
     }
+  }
+
+  /** Gives back entries read and not started, uncounted (entry-ownership.ts); bounded, since stop() waits for it. */
+  private async handBack(entries: readonly BatchEntry[]): Promise<void> {
+    const ids = entries.filter((e) => e.takenBy === undefined).map((e) => e.id)
+    const handing = handBackUnstarted(this.o, ids).then(
+      (vanished) => vanished.length > 0 && this.reportVanished(vanished),
+      (err) => this.log('warn', { err, ...this.where(), streamIds: ids }, 'txbox redis consumer: handing back the entries read and not started failed; each counts one delivery'),
+    )
+    await settledWithin(handing, 1000)
   }
 
   /** Checks and refreshes ownership of `entries` (one at a time, see ownershipQueue) and notes what was found on each. */

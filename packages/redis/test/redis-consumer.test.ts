@@ -45,6 +45,41 @@ async function consume(options: Omit<Parameters<typeof consumeRedisStream>[0], '
 }
 
 describe('consumeRedisStream', () => {
+  test('a graceful stop does not spend a delivery of the entries it read and never started (maxDeliveries 1: another consumer still runs them)', async () => {
+    // Found by the randomized checker's consumer half: each stop with a batch
+    // in hand counted a delivery of its unstarted entries, so after a restart
+    // they went to the dead letters after fewer failed runs, or none.
+    const stream = `${prefix}handback`
+    const messages = Array.from({ length: 4 }, () => outboxMessage('t'))
+    await publish(stream, messages)
+    const started = gate()
+    const release = gate()
+    const firstRuns: string[] = []
+    const first = await consume({
+      stream,
+      group: 'g',
+      consumer: 'c1',
+      count: 4,
+      maxDeliveries: 1,
+      handler: async (m) => {
+        firstRuns.push(m.messageId)
+        started.open()
+        await release.wait
+      },
+    })
+    await started.wait
+    const stopping = first.stop()
+    release.open()
+    await stopping
+    expect(firstRuns).toEqual([messages[0]?.messageId])
+
+    const runs: { id: string; deliveries: number }[] = []
+    await consume({ stream, group: 'g', consumer: 'c2', count: 4, maxDeliveries: 1, handler: (m) => void runs.push({ id: m.messageId, deliveries: m.deliveries }) })
+    await waitFor(async () => (await pending(stream, 'g')) === 0 && runs.length >= 3, { message: 'the entries c1 never started handled by c2' })
+    expect(runs).toEqual(messages.slice(1).map((m) => ({ id: m.messageId, deliveries: 1 })))
+    expect(await redis.xlen(`${stream}:dead`)).toBe(0)
+  })
+
   test('hands each entry over decoded and acknowledges it only after the handler succeeded', async () => {
     const stream = `${prefix}ack`
     const m = outboxMessage('user.created', { key: 'user:7', payload: '{"id": 7}', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })

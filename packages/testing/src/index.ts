@@ -13,3 +13,5 @@ export {
   type PublishFault,
   type RefusalRule,
 } from './fault-injecting-publisher.js'
+export { parsePrometheusText, sampleValue, type PrometheusSample } from './prometheus-text.js'
+export { startPgBouncer, type OwnPgBouncer } from './pgbouncer.js'

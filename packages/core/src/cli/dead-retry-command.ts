@@ -61,7 +61,7 @@ Examples:
           const locked = await lockDeadLetters(trx, names, selection)
           const moved = await moveDeadLetters(trx, names, locked)
           // A running relay wakes now instead of at its next poll.
-          if (moved.length > 0) await runSql(trx, notifyRelays({ channel: names.channel }))
+          if (moved.length > 0) await runSql(trx, notifyRelays({ channel: names.channel, payload: '' }))
           return { locked, moved }
         }),
       )

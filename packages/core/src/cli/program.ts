@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { Command } from 'commander'
 import { registerDeadCommand } from './dead-command.js'
+import { registerDoctorCommand } from './doctor-command.js'
 import { registerMigrateCommand } from './migrate-command.js'
 import { registerRelayCommand } from './relay-command.js'
 import { redact } from './redact.js'
@@ -9,7 +10,7 @@ import { registerStatusCommand } from './status-command.js'
 /** The `txbox` program: commands, help texts and error output (exit handling is the caller's). */
 export function createProgram(): Command {
   const program = new Command('txbox')
-    .description('Operate a txbox transactional outbox: create its tables, run the relay, inspect the backlog and the dead letters.')
+    .description('Operate a txbox transactional outbox: create its tables, run the relay, inspect the backlog and the dead letters, check the database settings.')
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .helpCommand(false)
@@ -38,6 +39,7 @@ Passwords in URLs are never printed.`,
   registerRelayCommand(program)
   registerStatusCommand(program)
   registerDeadCommand(program)
+  registerDoctorCommand(program)
   return program
 }
 

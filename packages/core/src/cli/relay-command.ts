@@ -9,6 +9,7 @@ import { type CliDatabase, connectDatabase, databaseUrlFrom } from './database.j
 import { describeError } from './describe-error.js'
 import { integerIn } from './numbers.js'
 import { redactUrl } from './redact.js'
+import { type RelayMonitoring, startRelayMonitoring } from './relay-monitoring.js'
 
 interface RelayFlags extends DatabaseFlags {
   brokerUrl?: string
@@ -22,6 +23,8 @@ interface RelayFlags extends DatabaseFlags {
   logFormat: LogFormat
   logLevel: LogLevel
   listen: boolean
+  metricsPort?: number
+  metricsHost: string
 }
 
 /** `txbox relay`: publishes committed outbox messages until SIGTERM or SIGINT. */
@@ -40,6 +43,8 @@ export function registerRelayCommand(program: Command): void {
     .addOption(new Option('--log-format <format>', 'log lines for a person, or one JSON object per line').choices(LOG_FORMATS).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS).default('info'))
     .option('--no-listen', 'poll only: hold no LISTEN connection for wake-up signals')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics and health at /healthz, /readyz on this port (needs @txbox/prometheus)', integerIn(0, 65_535))
+    .option('--metrics-host <host>', 'address the metrics port listens on', '0.0.0.0')
   addDatabaseOptions(command)
     .addHelpText(
       'after',
@@ -51,7 +56,8 @@ Logs go to stderr.
 Examples:
   $ DATABASE_URL=postgres://app@db/app TXBOX_BROKER_URL=redis://cache:6379 txbox relay
   $ txbox relay --broker-url amqp://guest:guest@rabbit:5672 --exchange events
-  $ txbox relay --batch-size 1000 --concurrency 4 --log-format json`,
+  $ txbox relay --batch-size 1000 --concurrency 4 --log-format json
+  $ txbox relay --metrics-port 9464   # needs: npm install @txbox/prometheus prom-client`,
     )
     .action(runRelay)
 }
@@ -65,6 +71,7 @@ async function runRelay(flags: RelayFlags): Promise<void> {
   const names = tableNamesFor(flags.schema)
   const broker: BrokerConnection = await openBroker(flags.brokerUrl, { exchange: flags.exchange, stream: flags.stream, maxLen: flags.maxLen }, logger)
   let database: CliDatabase | undefined
+  let monitoring: RelayMonitoring | undefined
   try {
     // One connection per batch in flight, one for LISTEN, one for promotions and metrics.
     database = await connectDatabase(databaseUrl, {
@@ -80,6 +87,9 @@ async function runRelay(flags: RelayFlags): Promise<void> {
     const relay = createRelay(options)
     relay.on('published', ({ messages }) => logger.info({ count: messages.length }, `published ${messages.length} message(s)`))
 
+    if (flags.metricsPort !== undefined) {
+      monitoring = await startRelayMonitoring(relay, database.db, { port: flags.metricsPort, host: flags.metricsHost, pollInterval: options.pollInterval ?? 1000 }, logger)
+    }
     const stopRequested = onceStopSignal(logger)
     await relay.start()
     logger.info({ broker: broker.description, database: redactUrl(databaseUrl), schema: names.schema }, 'relaying; SIGTERM or Ctrl-C stops after the batch in flight')
@@ -87,6 +97,7 @@ async function runRelay(flags: RelayFlags): Promise<void> {
     logger.info({ signal }, 'stopping: finishing the batch in flight')
     await relay.stop()
   } finally {
+    await monitoring?.close()
     await closeBroker(broker, logger)
     await database?.close()
   }

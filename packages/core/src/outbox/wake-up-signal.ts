@@ -49,7 +49,7 @@ export function signalRelays(db: Kysely<any>, channel: string): void {
 
 function send(db: Kysely<any>, channel: string, state: ChannelState): void {
   state.lastSentAt = Date.now()
-  runSql(db, notifyRelays({ channel })).catch(() => {
+  runSql(db, notifyRelays({ channel, payload: '' })).catch(() => {
     // Only latency depends on this signal: the relays' polling delivers anyway.
   })
 }

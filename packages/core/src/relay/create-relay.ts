@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events'
 import { guardPoolClients } from '../pool-guard.js'
+import { notifyRelays } from '../sql/outbox/notify-relays.js'
 import { checkOutbox } from '../sql/relay/check-outbox.js'
 import { runSql } from '../sql/run-sql.js'
 import { DelayedPromotion } from './delayed-promotion.js'
 import { RelayCycle } from './relay-cycle.js'
-import type { RelayEvents } from './relay-events.js'
+import type { RelayErrorSource, RelayEvents } from './relay-events.js'
 import { type RelayCounters, type RelayMetrics, readOutboxStats } from './relay-metrics.js'
 import { type RelayOptions, type ResolvedRelayOptions, resolveRelayOptions } from './relay-options.js'
 import { WakeUpListener } from './wake-up-listener.js'
@@ -97,7 +98,17 @@ class OutboxRelay extends EventEmitter implements Relay {
     // A missing outbox table rejects start() with SchemaNotMigratedError.
     await runSql(this.options.db, checkOutbox(this.options.names))
     if (this.options.listen) {
-      this.listener = new WakeUpListener(this.options.listen, this.options.names.channel, () => this.wake(), (e) => this.emitError(e), this.options.logger)
+      const sendProbe = async (channel: string, payload: string) => {
+        await runSql(this.options.db, notifyRelays({ channel, payload }))
+      }
+      this.listener = new WakeUpListener(
+        this.options.listen,
+        this.options.names.channel,
+        () => this.wake(),
+        (e) => this.emitError(e, 'wake-up'),
+        this.options.logger,
+        sendProbe,
+      )
       await this.listener.start()
     }
     this.options.logger.info({ batchSize: this.options.batchSize, concurrency: this.options.concurrency, outbox: this.options.names.quoted.outbox }, 'txbox relay started')
@@ -141,7 +152,7 @@ class OutboxRelay extends EventEmitter implements Relay {
       try {
         // A failed promotion (or sweep) must not keep the relay from its claims.
         await this.promotion.runIfDue().catch((error: Error) => {
-          this.emitError(error)
+          this.emitError(error, 'promotion')
           this.options.logger.warn({ err: error }, 'txbox relay: promoting delayed messages failed; claiming anyway')
         })
         const { taken, published, unreachable } = await this.cycle.run()
@@ -166,7 +177,7 @@ class OutboxRelay extends EventEmitter implements Relay {
         await this.sleep(this.options.pollInterval, true)
       } catch (error) {
         errorStreak += 1
-        this.emitError(error as Error)
+        this.emitError(error as Error, 'cycle')
         const delay = backoffDelay(errorStreak, 30_000)
         this.options.logger.warn({ err: error, retryInMs: delay }, 'txbox relay: cycle failed; backing off')
         await this.sleep(delay, false)
@@ -174,9 +185,9 @@ class OutboxRelay extends EventEmitter implements Relay {
     }
   }
 
-  private emitError(error: Error): void {
+  private emitError(error: Error, source: RelayErrorSource): void {
     this.options.logger.error({ err: error }, 'txbox relay error')
-    if (this.listenerCount('error') > 0) this.emit('error', error)
+    if (this.listenerCount('error') > 0) this.emit('error', error, { source })
   }
 
   /** Wakes sleeping loops (a notification, or stop()). */

@@ -20,6 +20,12 @@ export interface CycleResult {
   readonly unreachable?: Error
 }
 
+/** How long the batch's DELETE and the broker took, in ms. */
+interface CycleTiming {
+  readonly claimMs: number
+  readonly publishMs: number
+}
+
 /** Where a cycle reports what it did (the relay: its events and counters). */
 export interface CycleReports {
   readonly counters: RelayCounters
@@ -94,11 +100,11 @@ export class RelayCycle {
   /** Runs one cycle; a batch read from a stale snapshot is rolled back and taken again at once. */
   async run(): Promise<CycleResult> {
     for (let tries = 1; ; tries++) {
-      const fates = await this.inTransaction().catch((error: unknown): typeof STALE_BATCH => {
+      const done = await this.inTransaction().catch((error: unknown): typeof STALE_BATCH => {
         if (error === STALE_BATCH) return STALE_BATCH
         throw error
       })
-      if (fates !== STALE_BATCH) return this.report(fates)
+      if (done !== STALE_BATCH) return this.report(done.fates, done.timing)
       this.options.logger.debug({ tries }, 'txbox relay: a lane changed hands while its batch was read; taking it again')
       // Lanes change hands between relays all the time; this many stale
       // stale batches in a row would mean something else deletes outbox rows.
@@ -106,13 +112,18 @@ export class RelayCycle {
     }
   }
 
-  /** Steps 1 to 5: resolves once committed, to each message's fate. */
-  private inTransaction(): Promise<Fate[]> {
+  /** Steps 1 to 5: resolves once committed, to each message's fate (and the timings for the `cycle` event). */
+  private inTransaction(): Promise<{ fates: Fate[]; timing: CycleTiming }> {
+    // A clock read per batch, nothing per message.
+    const timing = { claimMs: 0, publishMs: 0 }
     return this.options.db
       .transaction()
       .setIsolationLevel('read committed')
       .execute(async (trx) => {
+        const deleteStarted = performance.now()
         const batch = await this.deleteBatch(trx)
+        timing.claimMs = performance.now() - deleteStarted
+        const publishStarted = performance.now()
         const results =
           batch.messages.length === 0
             ? []
@@ -121,9 +132,10 @@ export class RelayCycle {
                 batch.messages.map((m) => m.message),
                 { waves: this.waves, keyOrder: this.options.blockKeyOnFailure, timeoutMs: this.options.publishTimeout },
               )
+        if (batch.messages.length > 0) timing.publishMs = performance.now() - publishStarted
         const fates = settle(batch.messages, results, this.options)
         await this.writeBack(trx, fates, batch)
-        return fates
+        return { fates, timing }
       })
   }
 
@@ -196,8 +208,11 @@ export class RelayCycle {
   }
 
   /** Step 6, after COMMIT: counters, events and logs. */
-  private report(fates: readonly Fate[]): CycleResult {
-    if (fates.length === 0) return { taken: 0, published: 0 }
+  private report(fates: readonly Fate[], timing: CycleTiming): CycleResult {
+    if (fates.length === 0) {
+      this.reports.emit('cycle', { claimed: 0, published: 0, ...timing })
+      return { taken: 0, published: 0 }
+    }
     const { counters } = this.reports
     const { logger } = this.options
     counters.batches += 1
@@ -217,6 +232,7 @@ export class RelayCycle {
         this.reports.emit('failed', { message, error: fate.error, attempts: fate.attempts, retryAt: new Date(Date.now() + fate.retryInMs) })
       }
     }
+    this.reports.emit('cycle', { claimed: fates.length, published: published.length, ...timing })
     const unreachable = fates.find((f) => f.kind === 'unreached')?.error
     logger.debug({ taken: fates.length, published: published.length }, 'txbox relay: batch settled')
     return unreachable === undefined ? { taken: fates.length, published: published.length } : { taken: fates.length, published: published.length, unreachable }

@@ -13,7 +13,7 @@ export interface RelayEvents {
    * throwing, the wake-up connection). The relay backs off and carries on;
    * nothing is lost. Unlike a plain EventEmitter, no listener is required.
    */
-  error: (error: Error) => void
+  error: (error: Error, context: { readonly source: RelayErrorSource }) => void
   /**
    * The broker could not be reached (the publisher reported a transport
    * failure, rejected, or outlived `publishTimeout`). The batch's messages
@@ -22,6 +22,20 @@ export interface RelayEvents {
    * `retryInMs` before its next claim (else 0). Emitted once per such batch.
    */
   unreachable: (event: { readonly error: Error; readonly messages: number; readonly retryInMs: number }) => void
+  /**
+   * A claim, publish and settle cycle committed (also one that claimed
+   * nothing): how many messages it claimed and published, and how long the
+   * claim statement and the broker took, in ms. Emitted after the cycle's
+   * `published`, `failed` and `dead` events. For metrics and health checks.
+   */
+  cycle: (event: { readonly claimed: number; readonly published: number; readonly claimMs: number; readonly publishMs: number }) => void
   /** A claim found nothing to publish. */
   idle: () => void
 }
+
+/**
+ * Where a relay `error` came from: `cycle` (a claim, publish or settle
+ * failed: the database, mostly), `promotion` (making delayed messages due),
+ * `wake-up` (the LISTEN connection).
+ */
+export type RelayErrorSource = 'cycle' | 'promotion' | 'wake-up'

@@ -6,8 +6,9 @@ import { type Statement, statement } from '../statement.js'
  *
  * Parameters:
  *   channel  text  names.channel
+ *   payload  text  '' for a wake-up; a token for a probe that checks LISTEN hears it
  * Returns: one row, nothing in it worth reading.
  */
-export function notifyRelays(params: { readonly channel: string }): Statement<unknown> {
-  return statement(null, 'notify-relays', params, (p) => `SELECT pg_notify(${p.channel}::text, '')`)
+export function notifyRelays(params: { readonly channel: string; readonly payload: string }): Statement<unknown> {
+  return statement(null, 'notify-relays', params, (p) => `SELECT pg_notify(${p.channel}::text, ${p.payload}::text)`)
 }
