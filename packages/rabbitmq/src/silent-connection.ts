@@ -1,6 +1,7 @@
 // A connection can go silent rather than close: a cut network or a frozen
 // broker answers nothing and resets nothing. These bound what a consumer
 // waits for then, and make it notice sooner.
+import { settledWithin } from '@txbox/core/adapter'
 import type { AmqpConnection } from './amqp-types.js'
 import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
 
@@ -27,24 +28,6 @@ export function withConsumerHeartbeat(url: string): string {
   return parsed.toString()
 }
 
-/** Whether `work` settled within `ms`. Never rejects. */
-export async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  if (ms <= 0) return false
-  let timer: NodeJS.Timeout | undefined
-  const gaveUp = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    const answered = work.then(
-      () => true,
-      () => true,
-    )
-    return await Promise.race([answered, gaveUp])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /**
  * The time stop() may spend waiting for RabbitMQ, shared by its requests (the
  * handlers' own time is not counted). Once one request goes unanswered the
@@ -66,7 +49,15 @@ export class AnswerBudget {
   async wait(work: Promise<unknown> | undefined): Promise<boolean> {
     if (work === undefined) return true
     const started = Date.now()
-    const settled = await settledWithin(work, this.left)
+    const settled =
+      this.left > 0 &&
+      (await settledWithin(
+        work.then(
+          () => true,
+          () => true,
+        ),
+        this.left,
+      )) !== undefined
     this.left = settled ? this.left - (Date.now() - started) : 0
     if (!settled && !this.silent) {
       this.silent = true
