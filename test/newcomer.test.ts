@@ -109,8 +109,26 @@ async function ownVhost(): Promise<string> {
   return base.href
 }
 
+// What a newcomer's shell has that npm needs to reach the registry: the machine's certificate
+// authorities and proxy. Without them, npm run by another Node (CI's Node 22 run, whose npm reads
+// no global npmrc) fails with SELF_SIGNED_CERT_IN_CHAIN behind an intercepting proxy.
+const REGISTRY_ACCESS = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+  'npm_config_cafile',
+  'npm_config_registry',
+]
+
 function environment(vars: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1', npm_config_update_notifier: 'false', ...vars }
+  const passed = Object.fromEntries(REGISTRY_ACCESS.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])))
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...passed, NO_COLOR: '1', npm_config_update_notifier: 'false', ...vars }
 }
 
 function start(name: string, command: string, args: string[], cwd: string, env: Record<string, string>): Started {
