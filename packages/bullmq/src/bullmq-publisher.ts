@@ -101,6 +101,7 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
 
   return {
     stopsKeyOnFailure: false,
+    messagingSystem: 'bullmq',
 
     async publish(messages, { signal }) {
       const results: PublishResult[] = new Array(messages.length)

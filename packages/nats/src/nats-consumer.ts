@@ -218,6 +218,7 @@ class PullLoop<T> extends ConsumerLoop implements NatsConsumer {
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
       timeoutError: () => new NatsHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
+      messaging: { system: 'nats', destination: message.subject, messageId: message.messageId, headers: message.headers },
     })
     if (outcome.ok) {
       await this.ack(m, message.messageId)

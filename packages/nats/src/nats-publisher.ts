@@ -61,6 +61,8 @@ export function natsPublisher(options: NatsPublisherOptions): Publisher {
   let js: JetStreamClient | undefined
 
   return {
+    messagingSystem: 'nats',
+
     async publish(messages, { signal }) {
       const results: (PublishResult | undefined)[] = new Array(messages.length)
       const ready: Prepared[] = []

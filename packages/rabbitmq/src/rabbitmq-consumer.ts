@@ -244,6 +244,7 @@ class RabbitmqQueueConsumer<T> {
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
       timeoutError: () => new RabbitmqHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
+      messaging: { system: 'rabbitmq', destination: o.queue, messageId: message.messageId, headers: message.headers },
     })
     if (!outcome.ok) {
       const last = message.deliveries >= o.maxDeliveries

@@ -79,6 +79,7 @@ class RabbitmqPublisher implements Publisher {
   private current: OpenChannel | undefined
   private opening: Promise<OpenChannel> | undefined
   private closing: Promise<void> | undefined
+  readonly messagingSystem = 'rabbitmq'
 
   constructor(options: ResolvedPublisherOptions) {
     this.o = options

@@ -263,6 +263,7 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
       timeoutError: () => new RedisHandlerTimeoutError(entry.id, o.handlerTimeoutMs),
+      messaging: { system: 'redis', destination: o.stream, messageId: message.messageId, headers: message.headers },
     })
     if (outcome.ok) {
       await this.ack(entry.id)

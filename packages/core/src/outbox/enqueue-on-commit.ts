@@ -8,6 +8,7 @@ import type { OptionDeclaration } from '../options/option-declaration.js'
 import { integer, oneOf } from '../options/option-kinds.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import { resolveTableNames, TABLE_OPTIONS, type TableOptions } from '../schema/table-names.js'
+import { createSpans } from '../tracing/create-spans.js'
 import { findScope, type TransactionScope } from '../transaction/transaction-scope.js'
 import { insertMessages, type NotifyMode } from './insert-messages.js'
 import type { OutboxMessageInput, ValidatedMessage } from './message.js'
@@ -98,9 +99,10 @@ export async function enqueueOnCommit(
   // A loop, not map(): map skips the holes of a sparse array, which then
   // reached the INSERT as NULL message ids.
   const validated: ValidatedMessage[] = []
+  const spans = createSpans() // OpenTelemetry `create` spans; undefined without @opentelemetry/api
   let bytes = 0
   for (let i = 0; i < list.length; i++) {
-    const m = validateMessage(list[i], Array.isArray(messages) ? `messages[${i}]` : 'message', maxPayloadBytes)
+    const m = validateMessage(list[i], Array.isArray(messages) ? `messages[${i}]` : 'message', maxPayloadBytes, spans)
     bytes += m.bytes
     if (bytes > MAX_CALL_BYTES) {
       throw new PayloadTooLargeError(
@@ -131,6 +133,7 @@ export async function enqueueOnCommit(
       scope.addCommitHook(() => signalRelays(scope.db, scope.executor, names.channel))
     }
   }
+  spans?.end()
   return validated.map((m) => m.messageId)
 }
 
