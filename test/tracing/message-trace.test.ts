@@ -4,11 +4,11 @@ import { jetstreamManager, StorageType } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { type SpanContext, SpanStatusCode, trace } from '@opentelemetry/api'
 import { withProcessOnce, bullmqPublisher } from '@txbox/bullmq'
-import { createRelay, enqueueOnCommit, migrate, type Publisher, withTransaction } from '@txbox/core'
+import { createRelay, enqueueOnCommit, migrate, type Publisher, silentLogger, withTransaction } from '@txbox/core'
 import { consumeNats, natsPublisher } from '@txbox/nats'
 import { consumeRabbitmq, rabbitmqPublisher } from '@txbox/rabbitmq'
 import { consumeRedisStream, redisStreamsPublisher } from '@txbox/redis'
-import { serviceUrls, uniqueName, useTestDatabase, waitFor } from '@txbox/testing'
+import { recordingPublisher, serviceUrls, uniqueName, useTestDatabase, waitFor } from '@txbox/testing'
 import amqplib from 'amqplib'
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -65,6 +65,20 @@ function expectHandledInProcessSpan(handled: Handled, destination: string): void
   expect(handled.active?.spanId).toBe(spanNamed(sdk.spans(), `process ${destination}`).spanContext().spanId)
 }
 
+test("a traceparent the caller put in the headers is the message's creation context, kept as given, with no create span", async () => {
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+  const topic = uniqueName('own_context')
+  await trace.getTracer('test').startActiveSpan('job', (span) =>
+    withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic, payload: 1, headers: { traceparent } }, opts())).finally(() => span.end()),
+  )
+  const publisher = recordingPublisher()
+  expect(await createRelay({ db: t.db, publisher, ...opts() }).runOnce()).toBe(1)
+  expect(publisher.confirmed.map((m) => m.headers)).toEqual([{ traceparent }])
+  const spans = sdk.spans()
+  expect(spans.filter((s) => s.name.startsWith('create'))).toEqual([])
+  expect(spanNamed(spans, `send ${topic}`).links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7']])
+})
+
 describe('Redis Streams', () => {
   const redis = new Redis(serviceUrls().redisUrl)
   const topic = uniqueName('traced_redis')
@@ -98,7 +112,7 @@ describe('Redis Streams', () => {
     })
     expect(await createRelay({ db: t.db, publisher: redisStreamsPublisher({ redis }), ...opts() }).runOnce()).toBe(3)
     const consumer = await consumeRedisStream<number>({
-      redis, stream: batchTopic, group: 'g', consumer: 'c1', blockMs: 50, maxDeliveries: 1,
+      redis, stream: batchTopic, group: 'g', consumer: 'c1', blockMs: 50, maxDeliveries: 1, logger: silentLogger,
       handler: (m) => {
         if (m.payload === 2) throw new Error('smtp timeout')
       },
@@ -178,7 +192,7 @@ describe('NATS JetStream', () => {
   test('request → create → process in one trace; the send span links to create', async () => {
     const { traceId, messageId } = await requestAndRelay(topic, natsPublisher({ connection: nc }))
     const handled: Handled[] = []
-    const consumer = await consumeNats({ connection: nc, stream, durable: 'traced', fetchWaitMs: 1000, handler: (m) => void handled.push({ headers: { ...m.headers }, active: activeSpan() }) })
+    const consumer = await consumeNats({ connection: nc, stream, durable: 'traced', fetchWaitMs: 1000, logger: silentLogger, handler: (m) => void handled.push({ headers: { ...m.headers }, active: activeSpan() }) })
     try {
       await waitFor(() => sdk.spans().some((s) => s.name === `process ${topic}`), { timeoutMs: 10_000 })
     } finally {
