@@ -14,9 +14,11 @@ export interface TxboxRelaysOptions {
   /** Shown in the table; default "txbox, N relay(s)". */
   readonly name?: string
   /** Called on each relay before it starts (e.g. to attach metrics); the function it returns after the relay stopped. */
-  readonly attach?: (relay: Relay) => () => void
+  readonly attach?: (relay: Relay) => () => void | Promise<void>
   /** Said in the notes after the relay's settings (what `attach` does). */
   readonly notes?: string
+  /** Load messages with a `traceparent` header each (see fillOutbox). */
+  readonly traceContext?: boolean
 }
 
 /**
@@ -47,14 +49,14 @@ export function txboxRelays(options: TxboxRelaysOptions): CompetitorFactory {
         return seen && `${name}: ${seen}.`
       },
       async load({ topic, from, count: n }) {
-        await fillOutbox(pool, table, n, { topic, from })
+        await fillOutbox(pool, table, n, { topic, from, traceContext: options.traceContext === true })
         await vacuum(pool, table)
       },
       async drain({ count: n }) {
         const relays: Relay[] = publishers.map((publisher) =>
           createRelay({ db, publisher, schema: outboxSchema, batchSize: options.batchSize, ...(options.blockKeyOnFailure === undefined ? {} : { blockKeyOnFailure: options.blockKeyOnFailure }) }),
         )
-        const detach = options.attach ? relays.map((relay) => (options.attach as (r: Relay) => () => void)(relay)) : []
+        const detach = options.attach ? relays.map((relay) => (options.attach as NonNullable<TxboxRelaysOptions['attach']>)(relay)) : []
         let published = 0
         const t0 = performance.now()
         try {
@@ -75,7 +77,7 @@ export function txboxRelays(options: TxboxRelaysOptions): CompetitorFactory {
           // Summed over relays, the time in publish() is no share of one wall clock.
           if (count === 1) usage.drainMs += performance.now() - t0
           await Promise.all(relays.map((r) => r.stop()))
-          for (const undo of detach) undo()
+          for (const undo of detach) await undo()
         }
         if (published !== n) throw new Error(`${name} published ${published} of ${n}`)
       },
