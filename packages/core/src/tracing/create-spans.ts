@@ -53,10 +53,11 @@ export function createSpans(): CreateSpans | undefined {
     }
   }
   const spans: Span[] = []
+  const tracerOfTxbox = tracer(traced)
   return {
     start(topic, messageId, headers) {
       if (ownsTraceparent(headers)) return NO_CONTEXT
-      const span = tracer(traced).startSpan(
+      const span = tracerOfTxbox.startSpan(
         `create ${topic}`,
         {
           kind: traced.SpanKind.PRODUCER,

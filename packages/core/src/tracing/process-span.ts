@@ -8,6 +8,7 @@ import {
   MESSAGING_OPERATION_TYPE,
   MESSAGING_SYSTEM,
 } from './messaging-attributes.js'
+import { creationContext } from './creation-context.js'
 import { tracer, tracingApi } from './opentelemetry.js'
 
 /** What a consumer knows of the message it hands to a handler: the attributes of its `process` span. */
@@ -43,13 +44,13 @@ export function startProcessSpan(message: ProcessedMessage | undefined): Process
   if (message === undefined) return UNTRACED
   const otel = tracingApi()
   if (otel === null) return UNTRACED
-  const parent = message.headers === undefined ? otel.ROOT_CONTEXT : otel.propagation.extract(otel.ROOT_CONTEXT, message.headers)
-  const created = otel.trace.getSpanContext(parent)
+  const created = message.headers === undefined ? undefined : creationContext(otel, message.headers)
+  const parent = created === undefined ? otel.ROOT_CONTEXT : otel.trace.setSpanContext(otel.ROOT_CONTEXT, created)
   const span: Span = tracer(otel).startSpan(
     `process ${message.destination}`,
     {
       kind: otel.SpanKind.CONSUMER,
-      links: created !== undefined && otel.trace.isSpanContextValid(created) ? [{ context: created }] : [],
+      links: created === undefined ? [] : [{ context: created }],
       attributes: {
         [MESSAGING_SYSTEM]: message.system,
         [MESSAGING_OPERATION_TYPE]: 'process',
