@@ -20,8 +20,8 @@ import {
   CONSUMER_OPTIONS as RABBITMQ_CONSUMER_OPTIONS,
   PUBLISHER_OPTIONS as RABBITMQ_PUBLISHER_OPTIONS,
 } from '../packages/rabbitmq/src/rabbitmq-options.js'
-import { CONSUMER_OPTIONS as REDIS_CONSUMER_OPTIONS } from '../packages/redis/src/consumer-options.js'
-import { PUBLISHER_OPTIONS as REDIS_PUBLISHER_OPTIONS } from '../packages/redis/src/publisher-options.js'
+import { CONSUMER_OPTIONS as REDIS_CONSUMER_OPTIONS } from '../packages/redis/src/redis-options.js'
+import { PUBLISHER_OPTIONS as REDIS_PUBLISHER_OPTIONS } from '../packages/redis/src/redis-options.js'
 
 const doc = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 export const API_PATH = doc('api.md')

@@ -1,11 +1,11 @@
 import type { OutboxMessage, Publisher, PublishResult } from '@txbox/core'
 import { ABORTED, resolveOptions, untilAborted } from '@txbox/core/adapter'
-import { PUBLISHER_OPTIONS } from './publisher-options.js'
+import { PUBLISHER_OPTIONS } from './redis-options.js'
 import { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
 import { streamSlot } from './hash-slot.js'
 import { planSlotCalls } from './plan-slot-calls.js'
 import type { RedisStreamsPublisherOptions } from './redis-config.js'
-import { entryFields } from './stream-entry.js'
+import { entryFields } from './redis-message.js'
 import { XADD_BATCH_SCRIPT, xaddBatchArgs } from './xadd-batch-script.js'
 
 const WHERE = 'redisStreamsPublisher'

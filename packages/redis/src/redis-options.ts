@@ -1,10 +1,33 @@
-import { consoleLogger, InvalidOptionError, type Logger } from '@txbox/core'
-import { adapt, callback, hasMethods, integer, LOGGER_OPTION, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, shape, text } from '@txbox/core/adapter'
-import type { ConsumeRedisStreamOptions, RedisConsumerClient, RedisStreamHandler, RedisStreamMessage } from './redis-config.js'
+import { consoleLogger, InvalidOptionError, type Logger, type OutboxMessage } from '@txbox/core'
+import { adapt, callback, hasMethods, integer, LOGGER_OPTION, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, shape, text, textOrCallback } from '@txbox/core/adapter'
+import type { RedisConsumerClient, RedisPublisherClient } from './redis-client.js'
+import type { ConsumeRedisStreamOptions, RedisStreamHandler, RedisStreamsPublisherOptions } from './redis-config.js'
+import type { RedisStreamMessage } from './redis-message.js'
 
 const WHERE = 'consumeRedisStream'
 const DEFAULT_HANDLER_TIMEOUT_MS = 30_000
 const milliseconds = { min: 1, max: MAX_TIMER_MS, unit: 'ms', maxNote: 'about 24.8 days' } as const
+
+/** The options of {@link redisStreamsPublisher}, declared once (checked by resolveOptions, shown in docs/api.md). */
+export const PUBLISHER_OPTIONS = {
+  redis: shape<RedisPublisherClient>()({
+    type: 'ioredis Redis | Cluster',
+    required: true,
+    description: 'Your ioredis client (a Cluster for a Redis Cluster). Yours: the publisher never quits it.',
+    expected: 'an ioredis client (new Redis(url), or new Cluster(nodes) for a Redis Cluster)',
+    test: (value) => hasMethods(value, 'call'),
+  }),
+  stream: textOrCallback<(message: OutboxMessage) => string>()({
+    signature: '(message) => string',
+    defaultText: 'the topic',
+    description: 'The stream each message is appended to: a fixed name, or a function of the message.',
+  }),
+  maxLen: integer({
+    min: 1,
+    defaultText: 'no trimming',
+    description: 'Trims each stream to about this many entries (XADD … MAXLEN ~ n); it drops unread entries too.',
+  }),
+} as const satisfies Record<keyof RedisStreamsPublisherOptions, OptionDeclaration<any>>
 
 /** The options of {@link consumeRedisStream}, declared once (checked by resolveOptions, shown in docs/api.md). */
 export const CONSUMER_OPTIONS = {
