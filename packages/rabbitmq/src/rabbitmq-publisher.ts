@@ -1,11 +1,11 @@
 import { untilAborted } from '@txbox/core/adapter'
 import type { OutboxMessage, PublishContext, Publisher, PublishResult } from '@txbox/core'
-import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './amqp-types.js'
-import { AmqpConnectionSlot } from './connect-amqp.js'
-import { type EncodedMessage, encodeMessage } from './encode-message.js'
+import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './rabbitmq-client.js'
+import { AmqpConnectionSlot } from './rabbitmq-connect.js'
+import { type EncodedMessage, encodeMessage } from './rabbitmq-message.js'
 import { RabbitmqPublishError, type RabbitmqPublishFailure } from './errors/rabbitmq-publish-error.js'
-import type { RabbitmqPublisherOptions, ResolvedPublisherOptions } from './rabbitmq-config.js'
-import { resolvePublisherOptions } from './rabbitmq-options.js'
+import type { RabbitmqPublisherOptions } from './rabbitmq-config.js'
+import { type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbitmq-options.js'
 
 /**
  * A {@link Publisher} for RabbitMQ, on one confirm channel.
