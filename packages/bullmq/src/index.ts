@@ -3,7 +3,7 @@
 export { bullmqPublisher } from './bullmq-publisher.js'
 export { withProcessOnce } from './bullmq-consumer.js'
 export { broker } from './bullmq-broker.js'
-export { DEFAULT_RETENTION } from './job-options.js'
+export { DEFAULT_RETENTION } from './bullmq-message.js'
 export type { BullmqPublisherOptions, ProcessOnceJobHandler, WithProcessOnceOptions } from './bullmq-config.js'
 export { BullmqAddError } from './errors/bullmq-add-error.js'
 export { BullmqJobIdError } from './errors/bullmq-job-id-error.js'
