@@ -13,7 +13,7 @@ import { RELAY_OPTIONS } from '../packages/core/src/relay/relay-options.js'
 import { TABLE_OPTIONS } from '../packages/core/src/schema/table-names.js'
 import { TRANSACTION_OPTIONS } from '../packages/core/src/transaction/transaction-options.js'
 import { PUBLISHER_OPTIONS as BULLMQ_PUBLISHER_OPTIONS, WITH_PROCESS_ONCE_OPTIONS } from '../packages/bullmq/src/bullmq-options.js'
-import { CONSUMER_OPTIONS as NATS_CONSUMER_OPTIONS } from '../packages/nats/src/consumer-options.js'
+import { CONSUMER_OPTIONS as NATS_CONSUMER_OPTIONS } from '../packages/nats/src/nats-options.js'
 import { PUBLISHER_OPTIONS as NATS_PUBLISHER_OPTIONS } from '../packages/nats/src/nats-publisher.js'
 import {
   CONSUMER_OPTIONS as RABBITMQ_CONSUMER_OPTIONS,

@@ -1,7 +1,7 @@
 import type { Logger, OutboxMessage } from '@txbox/core'
 import type { NatsHandlerTimeoutError } from './errors/nats-handler-timeout-error.js'
 import type { NatsMessage } from './nats-message.js'
-import type { NatsConnectionLike } from './nats-types.js'
+import type { NatsConnectionLike } from './nats-client.js'
 
 /** Options of {@link natsPublisher}. */
 export interface NatsPublisherOptions {
