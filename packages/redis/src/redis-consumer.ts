@@ -262,7 +262,7 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
       handler: o.handler,
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
-      timeoutError: () => new RedisHandlerTimeoutError(entry.id, o.handlerTimeoutMs),
+      timeoutError: () => new RedisHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
     })
     if (outcome.ok) {
       await this.ack(entry.id)
