@@ -215,6 +215,7 @@ class RabbitmqPublisher implements Publisher {
       const failure = new RabbitmqPublishError(
         'unpublishable',
         `message ${message.messageId} cannot be published to RabbitMQ: ${encoded.problem}. It was not sent and is not retried: it goes to the dead letters.`,
+        { messageId: message.messageId },
       )
       return { ok: false, result: { ok: false, error: failure, permanent: true } }
     }
@@ -313,7 +314,7 @@ function onConfirm(open: OpenChannel, entry: InFlight, error: unknown): void {
 function confirmFailure(open: OpenChannel, entry: InFlight, error: unknown): RabbitmqPublishError {
   if (open.discarded) return open.discarded
   if (open.closed || (error instanceof Error && error.message === 'channel closed')) return channelClosed(open, error)
-  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack).`, { cause: error })
+  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack).`, { cause: error, messageId: entry.messageId })
 }
 
 function markReturned(open: OpenChannel, returned: AmqpMessage): void {
@@ -324,6 +325,7 @@ function markReturned(open: OpenChannel, returned: AmqpMessage): void {
   entry.returned = new RabbitmqPublishError(
     'returned',
     `message ${messageId} is unroutable: no queue is bound to exchange "${returned.fields.exchange}" for routing key "${returned.fields.routingKey}" (basic.return). Bind a queue.`,
+    { messageId },
   )
 }
 

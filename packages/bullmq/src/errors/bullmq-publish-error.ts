@@ -23,6 +23,7 @@ export type BullmqPublishFailure = 'refused' | 'unavailable' | 'aborted' | 'clos
  * error: `reason`, `messageId`; and `queue`.
  */
 export class BullmqPublishError extends BrokerPublishError<BullmqPublishFailure> {
+  declare readonly messageId: string
   /** The queue the job was for (`undefined` if choosing it failed). */
   readonly queue: string | undefined
 

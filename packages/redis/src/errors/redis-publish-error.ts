@@ -22,6 +22,7 @@ export type RedisPublishFailure = 'refused' | 'unavailable' | 'aborted' | 'uncon
  * publish error: `reason`, `messageId`; and `stream`.
  */
 export class RedisPublishError extends BrokerPublishError<RedisPublishFailure> {
+  declare readonly messageId: string
   /** The stream the message was for (`undefined` if choosing it failed). */
   readonly stream: string | undefined
 
