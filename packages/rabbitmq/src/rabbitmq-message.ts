@@ -1,4 +1,5 @@
 import type { OutboxMessage } from '@txbox/core'
+import type { ConsumedMessage } from '@txbox/core/adapter'
 import type { AmqpMessage, AmqpPublishOptions } from './rabbitmq-client.js'
 import { UndecodableMessageError } from './errors/undecodable-message-error.js'
 
@@ -26,24 +27,13 @@ const BROKER_HEADERS = new Set([
   'x-last-death-reason',
 ])
 
-/** A message as {@link consumeRabbitmq} hands it to your handler. */
-export interface RabbitmqMessage<T = unknown> {
-  /** The stable id given at enqueue: use it to drop duplicates (`processOnce` does). */
-  readonly messageId: string
-  /** The topic given at enqueue (from the `txbox-topic` header, else the routing key). */
-  readonly topic: string
-  /** The ordering key, or null for an unkeyed message. */
-  readonly key: string | null
-  /** The payload, parsed from the JSON body. */
-  readonly payload: T
-  /**
-   * The headers given at enqueue (and trace context), without txbox's and
-   * RabbitMQ's own. A value another producer sent as an AMQP table or array is
-   * its JSON text; a number or boolean, its text.
-   */
-  readonly headers: Readonly<Record<string, string>>
-  /** Which delivery of this message this is, from 1 (see `maxDeliveries` for how it is counted). */
-  readonly deliveries: number
+/**
+ * A message as {@link consumeRabbitmq} hands it to your handler. The topic is
+ * the `txbox-topic` header, else the routing key. A header value another
+ * producer sent as an AMQP table or array is its JSON text; a number or
+ * boolean, its text. See `maxDeliveries` for how `deliveries` is counted.
+ */
+export interface RabbitmqMessage<T = unknown> extends ConsumedMessage<T> {
   /** RabbitMQ's flag: this message was delivered before (to this or another consumer). */
   readonly redelivered: boolean
 }

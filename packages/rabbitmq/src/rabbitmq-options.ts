@@ -13,6 +13,7 @@ import {
   resolveOptions,
   shape,
   text,
+  wrapOption,
 } from '@txbox/core/adapter'
 import type { AmqpConnection } from './rabbitmq-client.js'
 import { SHORT_STRING_MAX_BYTES } from './rabbitmq-message.js'
@@ -107,11 +108,7 @@ export const CONSUMER_OPTIONS = {
   }),
   prefetch: integer({ min: 1, max: 65_535, default: 10, description: 'Unacknowledged messages in flight at once (basic.qos), which is also the handler concurrency.' }),
   maxDeliveries: integer({ min: 1, max: 1_000_000, default: 5, description: 'Deliveries of one message before it is rejected without requeue.' }),
-  wrap: callback<(message: RabbitmqMessage<any>, run: () => Promise<void>) => Promise<unknown>>()({
-    expected: 'a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run)',
-    defaultText: 'none',
-    description: 'Runs the handler inside something, typically the inbox.',
-  }),
+  wrap: wrapOption<RabbitmqMessage<any>>(),
   handlerTimeoutMs: integer({
     min: 1,
     max: 2_147_483_647,

@@ -1,4 +1,5 @@
 import type { Logger, OutboxMessage } from '@txbox/core'
+import type { HandlerContext } from '@txbox/core/adapter'
 import type { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'
 import type { RedisConsumerClient, RedisPublisherClient } from './redis-client.js'
 import type { RedisStreamMessage } from './redis-message.js'
@@ -20,15 +21,8 @@ export interface RedisStreamsPublisherOptions {
   maxLen?: number
 }
 
-/** What a handler gets besides the message. */
-export interface RedisStreamHandlerContext {
-  /**
-   * Aborts when the handler outlived `handlerTimeoutMs` (the reason is a
-   * {@link RedisHandlerTimeoutError}): the delivery already counts as failed,
-   * so stop the work (pass the signal to `fetch`, your database driver, ...).
-   */
-  readonly signal: AbortSignal
-}
+/** What a handler gets besides the message: its `signal` aborts (with a {@link RedisHandlerTimeoutError}) when it outlived `handlerTimeoutMs`. */
+export type RedisStreamHandlerContext = HandlerContext
 
 /** Handles one message. Resolving acknowledges the entry; throwing (or outliving `handlerTimeoutMs`) leaves it pending for a retry. */
 export type RedisStreamHandler<T = unknown> = (message: RedisStreamMessage<T>, context: RedisStreamHandlerContext) => Promise<void> | void

@@ -1,23 +1,17 @@
 import { isUtf8 } from 'node:buffer'
 import type { OutboxMessage } from '@txbox/core'
+import type { ConsumedMessage } from '@txbox/core/adapter'
 
-/** A stream entry written by {@link redisStreamsPublisher}, decoded for a handler. */
-export interface RedisStreamMessage<T = unknown> {
-  /** The outbox message id: stable across redeliveries and republishes. Drop duplicates by it. */
-  readonly messageId: string
-  readonly topic: string
-  /** The ordering key, or `null` for an unkeyed message. */
-  readonly key: string | null
-  /** The payload, parsed from the entry's JSON text. */
-  readonly payload: T
-  /** Headers given at enqueue (W3C `traceparent` / `tracestate` included when captured). */
-  readonly headers: Readonly<Record<string, string>>
+/**
+ * A stream entry written by {@link redisStreamsPublisher}, decoded for a
+ * handler. `deliveries` counts the deliveries to consumers of the group, this
+ * one included.
+ */
+export interface RedisStreamMessage<T = unknown> extends ConsumedMessage<T> {
   /** The stream the entry was read from. */
   readonly stream: string
   /** The entry's id in the stream (e.g. `1718000000000-0`). */
   readonly streamId: string
-  /** How many times the entry was delivered to a consumer of the group, this delivery included (1 the first time). */
-  readonly deliveries: number
 }
 
 // The field layout of an entry, shared by the publisher (which writes it) and

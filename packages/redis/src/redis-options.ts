@@ -1,5 +1,5 @@
-import { consoleLogger, InvalidOptionError, type Logger, type OutboxMessage } from '@txbox/core'
-import { adapt, callback, hasMethods, integer, LOGGER_OPTION, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, shape, text, textOrCallback } from '@txbox/core/adapter'
+import { InvalidOptionError, type Logger, type OutboxMessage } from '@txbox/core'
+import { CONSUMER_LOGGER_OPTION, callback, hasMethods, integer, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, shape, text, textOrCallback, wrapOption } from '@txbox/core/adapter'
 import type { RedisConsumerClient, RedisPublisherClient } from './redis-client.js'
 import type { ConsumeRedisStreamOptions, RedisStreamHandler, RedisStreamsPublisherOptions } from './redis-config.js'
 import type { RedisStreamMessage } from './redis-message.js'
@@ -57,13 +57,8 @@ export const CONSUMER_OPTIONS = {
   maxDeliveries: integer({ min: 1, default: 5, description: 'Deliveries after which a failing entry goes to the dead-letter stream.' }),
   deadLetterStream: text({ defaultText: '<stream>:dead', description: 'Where entries that keep failing (or cannot be decoded) go.' }),
   startId: text({ default: '0', description: "Where a group created by this call starts: '0' reads the entries already there, '$' only new ones." }),
-  wrap: callback<(message: RedisStreamMessage<any>, run: () => Promise<void>) => Promise<unknown>>()({
-    expected: 'a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run)',
-    defaultText: 'none',
-    description: 'Runs around each handler call, e.g. to skip duplicates with the inbox.',
-  }),
-  // Warnings and errors (a lost entry, a Redis error) must not go unseen.
-  logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings and errors to the console)' }),
+  wrap: wrapOption<RedisStreamMessage<any>>(),
+  logger: CONSUMER_LOGGER_OPTION,
 } as const satisfies Record<keyof ConsumeRedisStreamOptions, OptionDeclaration<any>>
 
 /** The options of {@link consumeRedisStream}, checked once, defaults filled in. */
