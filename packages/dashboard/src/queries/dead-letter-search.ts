@@ -1,5 +1,5 @@
-import type { DeadLetterFilter } from '@txbox/core'
-import { type Kysely, type RawBuilder, sql } from 'kysely'
+import { type DeadLetterFilter, listDeadLetters, type TableOptions } from '@txbox/core'
+import { type Kysely, sql } from 'kysely'
 import type { OutboxTables } from './outbox-tables.js'
 import { OWN_STATEMENT_MARK } from './relay-sessions.js'
 
@@ -39,64 +39,35 @@ const PREVIEW_CHARS = 160
 export const COUNT_CAP = 100_000
 
 /**
- * The filter as SQL, meaning exactly what the core's DeadLetterFilter means
- * to retryDeadLetters and purgeDeadLetters (a test checks that "all
- * matching" acts on the rows the search shows).
- */
-function filterWhere(filter: DeadLetterFilter): RawBuilder<unknown> {
-  const conditions: RawBuilder<unknown>[] = []
-  if (filter.topic !== undefined) conditions.push(sql`d.topic = ${filter.topic}::text`)
-  if (filter.key !== undefined) conditions.push(sql`d.key = ${filter.key}::text`)
-  if (filter.errorContains !== undefined) conditions.push(sql`strpos(lower(d.last_error), lower(${filter.errorContains}::text)) > 0`)
-  if (filter.deadFrom !== undefined) conditions.push(sql`d.dead_at >= ${filter.deadFrom}::timestamptz`)
-  if (filter.deadTo !== undefined) conditions.push(sql`d.dead_at < ${filter.deadTo}::timestamptz`)
-  return conditions.length === 0 ? sql`true` : sql.join(conditions, sql` AND `)
-}
-
-/**
  * A page of dead letters matching `filter`, newest first, after the cursor
- * `before`: a keyset page walks the primary key backwards (or the
- * (topic, id) index for a topic), so a page costs the same at row 10 and at
- * row 10 000, unlike OFFSET.
+ * `before`: the core's listDeadLetters, the listing `txbox dead list` runs
+ * too, so the filter means exactly what it means to retryDeadLetters and
+ * purgeDeadLetters (a test checks that "all matching" acts on the rows the
+ * search shows).
  */
 export async function searchDeadLetters(
   db: Kysely<any>,
-  tables: OutboxTables,
+  tables: TableOptions,
   filter: DeadLetterFilter,
   page: { before?: string; limit: number },
 ): Promise<DeadLetterPage> {
-  const where = filterWhere(filter)
-  const cursor = page.before === undefined ? sql`true` : sql`d.id < ${page.before}::bigint`
-  const { rows } = await sql<{
-    id: string
-    message_id: string
-    topic: string
-    key: string | null
-    attempts: number
-    last_error: string | null
-    created_at: Date
-    dead_at: Date
-    payload_preview: string
-  }>`${sql.raw(OWN_STATEMENT_MARK)}
-    SELECT d.id::text AS id, d.message_id, d.topic, d.key, d.attempts, d.last_error, d.created_at, d.dead_at,
-           left(d.payload::text, ${PREVIEW_CHARS}) AS payload_preview
-    FROM ${tables.dead} d WHERE ${where} AND ${cursor}
-    ORDER BY d.id DESC LIMIT ${page.limit + 1}`.execute(db)
-  const { rows: counted } = await sql<{ n: string }>`${sql.raw(OWN_STATEMENT_MARK)}
-    SELECT count(*) AS n FROM (SELECT 1 FROM ${tables.dead} d WHERE ${where} LIMIT ${COUNT_CAP}) m`.execute(db)
+  const { rows, total } = await listDeadLetters(
+    db,
+    { filter, newestFirst: true, limit: page.limit + 1, previewChars: PREVIEW_CHARS, countUpTo: COUNT_CAP, ...(page.before === undefined ? {} : { after: page.before }) },
+    tables,
+  )
   const shown = rows.slice(0, page.limit)
-  const total = Number(counted[0]?.n ?? 0)
   return {
     rows: shown.map((r) => ({
       id: r.id,
-      messageId: r.message_id,
+      messageId: r.messageId,
       topic: r.topic,
       key: r.key,
       attempts: r.attempts,
-      lastError: r.last_error,
-      createdAt: r.created_at.toISOString(),
-      deadAt: r.dead_at.toISOString(),
-      payloadPreview: r.payload_preview,
+      lastError: r.lastError,
+      createdAt: r.createdAt.toISOString(),
+      deadAt: r.deadAt.toISOString(),
+      payloadPreview: r.payload,
     })),
     next: rows.length > page.limit ? (shown[shown.length - 1]?.id ?? null) : null,
     total,
