@@ -36,18 +36,8 @@ Examples:
       const filter = flags.topic === undefined ? {} : { topic: flags.topic }
       const { rows, total } = await withDatabase(flags.databaseUrl, ({ db }) => listDeadLetters(db, { filter, limit: flags.limit }, tableOptionsOf(names)))
       if (flags.json) {
-        const out = rows.map((r) => ({
-          id: r.id,
-          messageId: r.messageId,
-          topic: r.topic,
-          key: r.key,
-          attempts: r.attempts,
-          lastError: r.lastError,
-          createdAt: r.createdAt.toISOString(),
-          deadAt: r.deadAt.toISOString(),
-          payload: JSON.parse(r.payload),
-          headers: r.headers,
-        }))
+        // Dates print as ISO text; the payload whole, as JSON.
+        const out = rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) }))
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
         return
       }

@@ -1,4 +1,5 @@
 import type { DeadLetterRef, DeadLetterSelection } from '../dead-letters/dead-letter-selection.js'
+import type { Command } from 'commander'
 import { CliError } from './cli-error.js'
 
 /** Which dead letters a `txbox dead retry|purge` command (or the dashboard) acts on. */
@@ -13,6 +14,18 @@ export interface SelectionFlags {
 
 /** A dead letter a command selected and holds locked until its transaction ends. */
 export type LockedDeadLetter = DeadLetterRef
+
+/**
+ * The selection flags of `dead retry` and `dead purge`: `needsYes` is said
+ * after --topic and --all (' (needs --yes)' or ''), `yes` is what --yes confirms.
+ */
+export function addSelectionOptions(command: Command, texts: { readonly needsYes: string; readonly yes: string }): Command {
+  return command
+    .option('--id <messageId...>', 'the dead letters with these message ids')
+    .option('--topic <topic>', `every dead letter of this topic${texts.needsYes}`)
+    .option('--all', `every dead letter${texts.needsYes}`)
+    .option('--yes', texts.yes)
+}
 
 /** Exactly one of --id, --topic, --all; anything else is a usage error. */
 export function deadSelection(command: string, flags: SelectionFlags): DeadSelection {

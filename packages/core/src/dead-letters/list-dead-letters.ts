@@ -50,14 +50,14 @@ export interface DeadLetter {
   readonly messageId: string
   readonly topic: string
   readonly key: string | null
-  /** The payload's JSON text (cut to `previewChars` when given). */
-  readonly payload: string
-  /** The headers (empty when the message had none). */
-  readonly headers: Record<string, string>
   readonly attempts: number
   readonly lastError: string | null
   readonly createdAt: Date
   readonly deadAt: Date
+  /** The payload's JSON text (cut to `previewChars` when given). */
+  readonly payload: string
+  /** The headers (empty when the message had none). */
+  readonly headers: Record<string, string>
 }
 
 /** A page of {@link listDeadLetters}. */
@@ -89,12 +89,12 @@ export async function listDeadLetters(db: Kysely<any>, query: DeadLetterPageQuer
       messageId: r.message_id,
       topic: r.topic,
       key: r.key,
-      payload: r.payload,
-      headers: r.headers === null ? {} : JSON.parse(r.headers),
       attempts: r.attempts,
       lastError: r.last_error,
       createdAt: r.created_at,
       deadAt: r.dead_at,
+      payload: r.payload,
+      headers: r.headers === null ? {} : JSON.parse(r.headers),
     })),
     total: Number(counted.rows[0]?.n ?? 0),
   }

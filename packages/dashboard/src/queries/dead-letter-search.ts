@@ -58,16 +58,11 @@ export async function searchDeadLetters(
   )
   const shown = rows.slice(0, page.limit)
   return {
-    rows: shown.map((r) => ({
-      id: r.id,
-      messageId: r.messageId,
-      topic: r.topic,
-      key: r.key,
-      attempts: r.attempts,
-      lastError: r.lastError,
-      createdAt: r.createdAt.toISOString(),
-      deadAt: r.deadAt.toISOString(),
-      payloadPreview: r.payload,
+    rows: shown.map(({ payload, headers: _headers, createdAt, deadAt, ...row }) => ({
+      ...row,
+      createdAt: createdAt.toISOString(),
+      deadAt: deadAt.toISOString(),
+      payloadPreview: payload,
     })),
     next: rows.length > page.limit ? (shown[shown.length - 1]?.id ?? null) : null,
     total,
