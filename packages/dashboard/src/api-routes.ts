@@ -48,7 +48,7 @@ export async function getApi(route: string, url: URL, context: ApiContext, respo
   } else if (route.startsWith('dead-letters/')) {
     const id = route.slice('dead-letters/'.length)
     if (!/^\d{1,19}$/.test(id)) return badRequest(response, 'not a dead letter id')
-    const detail = await readDeadLetter(db, tables, id)
+    const detail = await readDeadLetter(db, context.tableOptions, id)
     if (detail === undefined) sendJson(response, 404, { error: 'no such dead letter (retried or purged meanwhile?)' })
     else sendJson(response, 200, detail)
   } else {

@@ -107,7 +107,7 @@ export class RelayCycle {
       if (done !== STALE_BATCH) return this.report(done.fates, done.timing)
       this.options.logger.debug({ tries }, 'txbox relay: a lane changed hands while its batch was read; taking it again')
       // Lanes change hands between relays all the time; this many stale
-      // stale batches in a row would mean something else deletes outbox rows.
+      // batches in a row would mean something else deletes outbox rows.
       if (tries >= MAX_STALE_BATCHES) throw new Error('txbox relay: 10 batches in a row read rows that were deleted under them; is something else deleting outbox rows?')
     }
   }
