@@ -131,7 +131,7 @@ describe('Redis Streams', () => {
       await waitFor(() => sdk.spans().filter((s) => s.name === `process ${batchTopic}`).length === 3, { timeoutMs: 10_000 })
     } finally {
       await consumer.stop()
-      await redis.del(batchTopic)
+      await redis.del(batchTopic, `${batchTopic}:dead`)
     }
     const spans = sdk.spans()
     const creates = spans.filter((s) => s.name === `create ${batchTopic}`)
