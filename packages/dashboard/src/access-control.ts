@@ -38,11 +38,12 @@ export class AccessControl {
     return this.#token === false
   }
 
-  /** The token given in a `?token=` query, checked; undefined when none was given. */
+  /** The token given in a `?token=` query, checked; undefined when none was given (or the handler has no token). */
   tokenFromQuery(url: URL): boolean | undefined {
     const given = url.searchParams.get('token')
-    if (given === null) return undefined
-    return this.#token !== false && same(given, this.#token)
+    // Without a token of our own (the user's middleware authenticates) a ?token= is none of ours.
+    if (given === null || this.#token === false) return undefined
+    return same(given, this.#token)
   }
 
   /** The Set-Cookie header value that opens a session. */

@@ -60,7 +60,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const ready = history.start()
 
   const serve = async (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => {
-    const url = new URL(request.url ?? '/', 'http://dashboard.invalid')
+    const url = requestUrl(request.url)
     if (basePath !== '' && url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) return notFound(response, next)
     const path = url.pathname.slice(basePath.length)
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value)
@@ -71,7 +71,8 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     }
     if (path === '' || path === '/') {
       // The page's links are relative: it must be served at a URL ending in '/'.
-      const shown = ((request as { originalUrl?: string }).originalUrl ?? request.url ?? '/').split('?')[0] as string
+      // One leading slash: '//host/' would send the browser to another site.
+      const shown = (((request as { originalUrl?: string }).originalUrl ?? request.url ?? '/').split('?')[0] as string).replace(/^[/\\]+/, '/')
       if (path === '' || !shown.endsWith('/')) return redirect(response, `${shown}/${url.search}`)
       if (request.method !== 'GET' && request.method !== 'HEAD') return sendJson(response, 405, { error: 'GET only' })
       const tokenGiven = access.tokenFromQuery(url)
@@ -117,6 +118,15 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     })
   }) as DashboardHandler
   return Object.assign(handler, { ready, close: () => history.close() })
+}
+
+/**
+ * The request's URL. Read as a path, never as a URL of its own: `new URL('//evil.example/', base)`
+ * would take evil.example for the host, and '/' for the path.
+ */
+function requestUrl(target: string | undefined): URL {
+  const path = target ?? '/'
+  return new URL(`http://dashboard.invalid${path.startsWith('/') ? '' : '/'}${path}`)
 }
 
 function notFound(response: ServerResponse, next?: (error?: unknown) => void): void {
