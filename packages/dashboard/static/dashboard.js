@@ -64,8 +64,8 @@
       cell(tr, r.user)
       cell(tr, String(r.sessions), 'n')
       cell(tr, r.listening ? 'yes' : 'no (polling)')
-      cell(tr, when(r.since))
-      cell(tr, r.active ? 'running now' : when(r.lastStatementAt))
+      cell(tr, when(r.since), 'time')
+      cell(tr, r.active ? 'running now' : when(r.lastStatementAt), 'time')
     }
     if (o.relays.length === 0) cell(relays.insertRow(), 'no relay session seen').colSpan = 7
   }
@@ -165,7 +165,7 @@
       box.type = 'checkbox'
       box.setAttribute('aria-label', `select ${d.messageId}`)
       tr.insertCell().appendChild(box)
-      cell(tr, when(d.deadAt))
+      cell(tr, when(d.deadAt), 'time')
       cell(tr, d.topic)
       cell(tr, d.key ?? '–')
       cell(tr, d.messageId, 'message-id')
@@ -223,7 +223,8 @@
   $('dead-filter').addEventListener('submit', (event) => {
     event.preventDefault()
     const f = new FormData(event.target)
-    filter = { topic: f.get('topic').trim(), key: f.get('key').trim(), error: f.get('error').trim(), from: toIso(f.get('from')), to: toIso(f.get('to')) }
+    // Topic and key match exactly, as they were enqueued: spaces at their ends are part of them.
+    filter = { topic: f.get('topic'), key: f.get('key'), error: f.get('error').trim(), from: toIso(f.get('from')), to: toIso(f.get('to')) }
     pages = [undefined]
     void loadDead().catch(report)
   })
