@@ -88,39 +88,28 @@
     charts[id] = new uPlot(opts, data, el)
   }
 
-  /** Topics to chart: the largest now, at most eight. */
-  function chartTopics(points, field) {
-    const last = points[points.length - 1]?.topics ?? {}
-    return Object.keys(last)
-      .sort((a, b) => last[b][field] - last[a][field] || a.localeCompare(b))
-      .slice(0, COLORS.length)
-  }
-
+  // The server sends each chart's lines (the topics largest now, at most eight), one value per point.
   async function loadHistory() {
     const h = await api('history')
-    const xs = h.points.map((p) => p.at / 1000)
-    const backlogTopics = chartTopics(h.points, 'waiting')
-    chart('chart-backlog', backlogTopics, [xs, ...backlogTopics.map((t) => h.points.map((p) => p.topics[t]?.waiting ?? 0))])
-    const ageTopics = chartTopics(h.points, 'oldestAgeMs')
-    chart('chart-age', ageTopics, [xs, ...ageTopics.map((t) => h.points.map((p) => (p.topics[t]?.oldestAgeMs ?? 0) / 1000))])
+    const xs = h.at.map((at) => at / 1000)
+    chart('chart-backlog', h.backlog.map((l) => l.topic), [xs, ...h.backlog.map((l) => l.values)])
+    chart('chart-age', h.age.map((l) => l.topic), [xs, ...h.age.map((l) => l.values.map((ms) => ms / 1000))])
 
-    // Per minute over the hour: published (per topic when the relays report it, else all topics), failed, dead-lettered.
+    // Per minute over the hour, all topics: published (from the relays when given, else PostgreSQL's statistics), failed, dead-lettered.
     const now = Math.floor(Date.now() / 60_000) * 60_000
     const minutes = Array.from({ length: 60 }, (_, i) => now - (59 - i) * 60_000)
     const index = new Map(minutes.map((m, i) => [m, i]))
     const bucket = (at) => index.get(Math.floor(at / 60_000) * 60_000)
     const published = new Array(60).fill(null)
     const failed = new Array(60).fill(null)
-    for (const p of h.points) {
-      const i = bucket(p.at)
+    for (const [p, at] of h.at.entries()) {
+      const i = bucket(at)
       if (i === undefined) continue
-      if (h.perTopicCounts && p.relayCounts) {
-        for (const c of Object.values(p.relayCounts)) {
-          published[i] = (published[i] ?? 0) + c.published
-          failed[i] = (failed[i] ?? 0) + c.failed
-        }
-      } else if (p.published !== null) {
-        published[i] = (published[i] ?? 0) + p.published
+      if (h.perTopicCounts) {
+        published[i] = (published[i] ?? 0) + h.relayPublished[p]
+        failed[i] = (failed[i] ?? 0) + h.relayFailed[p]
+      } else if (h.published[p] !== null) {
+        published[i] = (published[i] ?? 0) + h.published[p]
       }
     }
     const dead = new Array(60).fill(0)

@@ -2,7 +2,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { migrate } from '@txbox/core'
 import { dashboardHandler, type DashboardHandler, type DashboardOptions } from '@txbox/dashboard'
-import { useTestDatabase } from '@txbox/testing'
+import { useTestDatabase, waitFor } from '@txbox/testing'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
 
@@ -155,4 +155,36 @@ test('paging by id is stable while dead letters are added and removed between pa
   for (const id of throughout) expect(seen).toContain(id)
   expect(seen).not.toContain(600)
   expect(seen).not.toContain(5000)
+})
+
+test('with a thousand topics the charts history stays small: the topics charted, not every topic at every point', async () => {
+  const TOPICS = 1000
+  const outbox = sql.id(t.schema, 'outbox')
+  await sql`INSERT INTO ${outbox} (message_id, topic, payload)
+    SELECT 'many-' || g, 'tenant-' || g || '.order.created', '{}' FROM generate_series(1, ${TOPICS}::int) g`.execute(t.db)
+  // The biggest backlog, so that it is charted.
+  await sql`INSERT INTO ${outbox} (message_id, topic, payload) SELECT 'big-' || g, 'tenant-7.order.created', '{}' FROM generate_series(1, 50) g`.execute(t.db)
+  try {
+    const { base } = await serve({ sampleIntervalMs: 100 })
+    let history: any
+    await waitFor(
+      async () => {
+        history = JSON.parse((await get(`${base}/api/history`)).body)
+        return history.at.length >= 20
+      },
+      { timeoutMs: 20_000, message: 'twenty samples' },
+    )
+    const bytes = JSON.stringify(history).length
+    // Each chart carries at most its eight lines, one value per point.
+    for (const chart of [history.backlog, history.age]) {
+      expect(chart.length).toBeLessThanOrEqual(8)
+      for (const line of chart) expect(line.values.length).toBe(history.at.length)
+    }
+    expect(history.backlog[0]).toMatchObject({ topic: 'tenant-7.order.created' })
+    expect(history.backlog[0].values.at(-1)).toBe(51)
+    // Some 30 bytes per point and line, not per point and topic.
+    expect(bytes).toBeLessThan(history.at.length * 16 * 40 + 10_000)
+  } finally {
+    await sql`TRUNCATE ${outbox}`.execute(t.db)
+  }
 })
