@@ -3,6 +3,7 @@ import { consoleLogger, TxboxError } from '@txbox/core'
 import { AccessControl } from './access-control.js'
 import { type ApiContext, getApi, postChange, sendJson } from './api-routes.js'
 import type { DashboardOptions } from './dashboard-options.js'
+import { isDatabaseUnreachable } from './database-unreachable.js'
 import { History } from './history.js'
 import { outboxTables } from './queries/outbox-tables.js'
 import { BadRequest } from './request-body.js'
@@ -112,9 +113,11 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
         return
       }
       // The page gets no error text: a driver's message may name a host or a user.
-      logger.error({ err: error }, 'dashboard: a request failed')
-      if (!response.headersSent) sendJson(response, 500, { error: 'the request failed; the server log says why' })
-      else response.end()
+      const unreachable = isDatabaseUnreachable(error)
+      logger.error({ err: error }, unreachable ? 'dashboard: a request failed: the database does not answer' : 'dashboard: a request failed')
+      if (response.headersSent) response.end()
+      else if (unreachable) sendJson(response, 503, { error: 'the database does not answer; the server log says why' })
+      else sendJson(response, 500, { error: 'the request failed; the server log says why' })
     })
   }) as DashboardHandler
   return Object.assign(handler, { ready, close: () => history.close() })

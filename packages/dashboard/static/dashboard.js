@@ -206,7 +206,7 @@
       outcome.textContent = `refused: ${error.message}`
     }
     pages = [undefined]
-    await Promise.all([loadDead(), loadOverview()])
+    await Promise.all([showDead(), loadOverview()])
   }
 
   $('dead-filter').addEventListener('submit', (event) => {
@@ -215,16 +215,16 @@
     // Topic and key match exactly, as they were enqueued: spaces at their ends are part of them.
     filter = { topic: f.get('topic'), key: f.get('key'), error: f.get('error').trim(), from: toIso(f.get('from')), to: toIso(f.get('to')) }
     pages = [undefined]
-    void loadDead().catch(report)
+    void showDead()
   })
   $('dead-next').addEventListener('click', () => {
     if (next === null) return
     pages.push(next)
-    void loadDead().catch(report)
+    void showDead()
   })
   $('dead-first').addEventListener('click', () => {
     pages = [undefined]
-    void loadDead().catch(report)
+    void showDead()
   })
   $('dead-all').addEventListener('change', (event) => {
     for (const box of document.querySelectorAll('#dead tbody input[type=checkbox]')) box.checked = event.target.checked
@@ -245,10 +245,29 @@
     $('updated').textContent = `error: ${error.message}`
   }
 
-  async function refresh() {
-    await Promise.all([loadOverview(), loadHistory()]).catch(report)
+  // A list that failed to load (the database did not answer) is loaded again by the next refresh that works.
+  let deadFailed = false
+  function showDead() {
+    return loadDead().then(
+      () => {
+        deadFailed = false
+      },
+      (error) => {
+        deadFailed = true
+        report(error)
+      },
+    )
   }
-  Promise.all([refresh(), loadDead().catch(report)]).then(() => {
+
+  async function refresh() {
+    try {
+      await Promise.all([loadOverview(), loadHistory()])
+    } catch (error) {
+      return report(error)
+    }
+    if (deadFailed) await showDead()
+  }
+  Promise.all([refresh(), showDead()]).then(() => {
     // For the load-time measurement: ms from navigation start to data shown.
     document.body.dataset.loadedAfterMs = String(Math.round(performance.now()))
     document.body.dataset.loaded = 'true'
