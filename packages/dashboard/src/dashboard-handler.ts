@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { consoleLogger, TxboxError } from '@txbox/core'
+import { consoleLogger, InvalidOptionError, TxboxError } from '@txbox/core'
 import { AccessControl } from './access-control.js'
 import { type ApiContext, getApi, postChange, sendJson } from './api-routes.js'
 import type { DashboardOptions } from './dashboard-options.js'
@@ -45,8 +45,12 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const access = new AccessControl(options.token)
   const logger = options.logger ?? consoleLogger
   const basePath = (options.basePath ?? '').replace(/\/+$/, '')
+  // A path without its leading slash would match no request: every one would get a 404.
+  if (basePath !== '' && !/^\/[^?#\s]*$/.test(basePath)) {
+    throw new InvalidOptionError('basePath', `dashboard: basePath must be a path starting with '/', such as '/txbox' (no query, no spaces), got ${JSON.stringify(options.basePath)}.`)
+  }
   const interval = options.sampleIntervalMs ?? 10_000
-  if (!Number.isInteger(interval) || interval < 100) throw new TypeError('dashboard: sampleIntervalMs must be an integer of at least 100 (ms).')
+  if (!Number.isInteger(interval) || interval < 100) throw new InvalidOptionError('sampleIntervalMs', 'dashboard: sampleIntervalMs must be an integer of at least 100 (ms).')
   const onSampleError = (error: unknown) => logger.warn({ err: error }, 'dashboard: sampling the outbox failed; the charts miss a point')
   const history = new History(options.db, tables, interval, options.relays ?? [], onSampleError)
   const context: ApiContext = {

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { migrate } from '@txbox/core'
+import { InvalidOptionError, migrate } from '@txbox/core'
 import { dashboardHandler, type DashboardHandler, type DashboardOptions } from '@txbox/dashboard'
 import { useTestDatabase, waitFor } from '@txbox/testing'
 import { sql } from 'kysely'
@@ -186,5 +186,25 @@ test('with a thousand topics the charts history stays small: the topics charted,
     expect(bytes).toBeLessThan(history.at.length * 16 * 40 + 10_000)
   } finally {
     await sql`TRUNCATE ${outbox}`.execute(t.db)
+  }
+})
+
+test('a bad option is an InvalidOptionError naming it, thrown by dashboardHandler: a basePath without its leading slash too', () => {
+  const cases: [Partial<DashboardOptions>, string][] = [
+    [{ basePath: 'txbox' }, 'basePath'],
+    [{ basePath: '/txbox?x=1' }, 'basePath'],
+    [{ token: 'short' }, 'token'],
+    [{ sampleIntervalMs: 5 }, 'sampleIntervalMs'],
+    [{ schema: 'Bad-Name' }, 'schema'],
+  ]
+  for (const [options, option] of cases) {
+    let thrown: unknown
+    try {
+      handlers.push(dashboardHandler({ db: t.db, schema: t.schema, token: TOKEN, ...options }))
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown, JSON.stringify(options)).toBeInstanceOf(InvalidOptionError)
+    expect((thrown as InvalidOptionError).option).toBe(option)
   }
 })
