@@ -70,7 +70,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     const path = url.pathname.slice(basePath.length)
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value)
 
-    if (path.startsWith('/assets/') && request.method === 'GET') {
+    if (path.startsWith('/assets/') && (request.method === 'GET' || request.method === 'HEAD')) {
       if (!(await serveAsset(path.slice('/assets/'.length), response))) notFound(response, next)
       return
     }

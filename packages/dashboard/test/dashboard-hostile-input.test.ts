@@ -208,3 +208,12 @@ test('a bad option is an InvalidOptionError naming it, thrown by dashboardHandle
     expect((thrown as InvalidOptionError).option).toBe(option)
   }
 })
+
+test('HEAD of the page and its assets answers as GET does, without a body', async () => {
+  const { base } = await serve()
+  for (const path of ['/', '/assets/dashboard.js', '/assets/vendor/uPlot.min.css']) {
+    const response = await fetch(`${base}${path}`, { method: 'HEAD', headers: auth })
+    expect([path, response.status]).toEqual([path, 200])
+    expect(await response.text()).toBe('')
+  }
+})
