@@ -70,10 +70,19 @@ export async function applyChange(
 
 /** The selection for the log: ids (cut to 20) or the filter's fields. */
 function describe(selection: DeadLetterSelection): string {
-  if (selection.kind === 'ids') return `message ids ${selection.ids.slice(0, 20).join(', ')}${selection.ids.length > 20 ? ` and ${selection.ids.length - 20} more` : ''}`
+  if (selection.kind === 'ids') return `message ids ${selection.ids.slice(0, 20).map(quoted).join(', ')}${selection.ids.length > 20 ? ` and ${selection.ids.length - 20} more` : ''}`
   if (selection.kind !== 'filter') return selection.kind
-  const fields = Object.entries(selection.filter).map(([k, v]) => `${k}=${JSON.stringify(v instanceof Date ? v.toISOString() : v)}`)
+  const fields = Object.entries(selection.filter).map(([k, v]) => `${k}=${quoted(v instanceof Date ? v.toISOString() : String(v))}`)
   return fields.length === 0 ? 'every dead letter' : `all matching ${fields.join(' ')}`
+}
+
+/**
+ * A text the page sent, quoted for a log line: JSON escapes newlines and the
+ * terminal's escape character, which would otherwise forge lines or colours
+ * in a log read by a person; DEL, C1 controls and line separators too.
+ */
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
 /** Who made the change, for the log: the user's `actor` callback, else the client's address. */
