@@ -186,15 +186,15 @@
     const outcome = $('dead-outcome')
     let body
     if (scope === 'selection') {
-      const ids = [...document.querySelectorAll('#dead tbody tr.dead-row input:checked')].map((box) => box.closest('tr').dataset.messageId)
+      const ids = [...document.querySelectorAll('#dead tbody tr.dead-row input:checked')].map((box) => box.closest('tr').dataset.id)
       if (ids.length === 0) return void (outcome.textContent = 'select dead letters first')
-      body = { action, messageIds: ids }
+      body = { action, deadIds: ids }
     } else {
       const words = Object.entries(filter).filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(', ') || 'no filter: EVERY dead letter'
       if (!window.confirm(`${action} all dead letters matching (${words})?`)) return
       body = { action, filter }
     }
-    if (action === 'purge' && scope === 'selection' && !window.confirm(`purge ${body.messageIds.length} dead letter(s) for good?`)) return
+    if (action === 'purge' && scope === 'selection' && !window.confirm(`purge ${body.deadIds.length} dead letter(s) for good?`)) return
     try {
       const r = await api('dead-letters/changes', {
         method: 'POST',

@@ -217,3 +217,17 @@ test('HEAD of the page and its assets answers as GET does, without a body', asyn
     expect(await response.text()).toBe('')
   }
 })
+
+test('a purge of selected rows acts on exactly those rows, even when another dead letter has the same message id', async () => {
+  // An idempotency key reused after its first message died: two dead letters, one message id.
+  await sql`INSERT INTO ${dead()} (id, message_id, topic, key, payload, attempts, last_error, created_at)
+            VALUES (11, 'dup', 'mail', 'k', '{}', 3, 'Error: first', now()), (12, 'dup', 'mail', 'k', '{}', 3, 'Error: second', now())`.execute(t.db)
+  const { base } = await serve()
+  const r = await change(base, { action: 'purge', deadIds: ['12'] })
+  expect(r).toEqual({ status: 200, body: expect.objectContaining({ selected: 1, done: 1 }) })
+  const left = await sql<{ id: string }>`SELECT id::text FROM ${dead()} ORDER BY id`.execute(t.db)
+  expect(left.rows.map((row) => row.id)).toEqual(['11'])
+  // Ids that are not the dead table's (a message id, a number past bigint) are refused, not guessed at.
+  expect((await change(base, { action: 'purge', deadIds: ['dup'] })).status).toBe(400)
+  expect((await change(base, { action: 'purge', deadIds: ['9'.repeat(19)] })).status).toBe(400)
+})
