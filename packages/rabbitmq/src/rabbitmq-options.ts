@@ -70,6 +70,10 @@ export const PUBLISHER_OPTIONS = {
     },
   } satisfies OptionDeclaration<string | ((message: OutboxMessage) => string) | undefined>,
   assertExchange: boolean({ default: true, description: 'Whether to declare the exchange as a durable topic exchange each time a channel opens.' }),
+  pipelineKeys: boolean({
+    default: false,
+    description: "One confirm window per batch instead of per-key waves; a message RabbitMQ refuses can then be overtaken by its key's later messages of that batch.",
+  }),
 } as const satisfies Record<string, OptionDeclaration<any>>
 
 /** The `declare` option of {@link consumeRabbitmq}. */
@@ -133,7 +137,7 @@ export const CONSUMER_OPTIONS = {
 export function resolvePublisherOptions(options: RabbitmqPublisherOptions): ResolvedPublisherOptions {
   const where = 'rabbitmqPublisher'
   checkConnectionChoice(where, options, PUBLISHER_OPTIONS)
-  const { url, connection, connectionName, exchange, routingKey, assertExchange } = resolveOptions(where, PUBLISHER_OPTIONS, options)
+  const { url, connection, connectionName, exchange, routingKey, assertExchange, pipelineKeys } = resolveOptions(where, PUBLISHER_OPTIONS, options)
   return {
     url,
     connection,
@@ -142,6 +146,7 @@ export function resolvePublisherOptions(options: RabbitmqPublisherOptions): Reso
     routingKey: routingKey === undefined ? (m) => m.topic : typeof routingKey === 'function' ? routingKey : () => routingKey,
     // The default exchange cannot be declared.
     assertExchange: exchange !== '' && assertExchange,
+    pipelineKeys,
   }
 }
 

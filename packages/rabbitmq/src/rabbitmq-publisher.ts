@@ -31,6 +31,12 @@ import { abortError, describe, failAll, markTransport } from './rabbitmq-publish
  * later confirm on it would be credited to the wrong message): what was in
  * flight on it fails and is retried on a new channel.
  *
+ * Per-key order: the publisher does not declare `stopsKeyOnFailure` (a
+ * confirm comes back after later messages have left), so the relay sends a
+ * batch in per-key waves. With `pipelineKeys` it declares it and gets each
+ * batch in one call, trading order within a batch under a refusal (see the
+ * option).
+ *
  * ```ts
  * const relay = createRelay({ db, publisher: rabbitmqPublisher({ url: process.env.AMQP_URL, exchange: 'events' }) })
  * ```
@@ -42,8 +48,9 @@ export function rabbitmqPublisher(options: RabbitmqPublisherOptions): Publisher 
 /** What to hand `channel.publish` for one message, or the result it fails with unsent. */
 type Prepared = { readonly ok: true; readonly routingKey: string; readonly options: AmqpPublishOptions } | { readonly ok: false; readonly result: PublishResult }
 
-
 class RabbitmqPublisher implements Publisher {
+  /** Only with `pipelineKeys`, deliberately: see that option for what it trades. */
+  readonly stopsKeyOnFailure: boolean | undefined
   private readonly o: ResolvedPublisherOptions
   private readonly connections: AmqpConnectionSlot
   private current: OpenChannel | undefined
@@ -52,6 +59,7 @@ class RabbitmqPublisher implements Publisher {
 
   constructor(options: ResolvedPublisherOptions) {
     this.o = options
+    this.stopsKeyOnFailure = options.pipelineKeys ? true : undefined
     this.connections = new AmqpConnectionSlot(options.connection, options.url, options.connectionName)
   }
 
