@@ -1,5 +1,5 @@
 import type { PublishResult } from '@txbox/core'
-import type { AmqpConfirmChannel, AmqpMessage } from './amqp-types.js'
+import type { AmqpConfirmChannel, AmqpMessage } from './rabbitmq-client.js'
 import { RabbitmqPublishError } from './errors/rabbitmq-publish-error.js'
 import { describe } from './rabbitmq-publish-failure.js'
 
@@ -51,7 +51,7 @@ export function onConfirm(open: OpenChannel, entry: InFlight, error: unknown): v
 export function confirmFailure(open: OpenChannel, entry: InFlight, error: unknown): RabbitmqPublishError {
   if (open.discarded) return open.discarded
   if (open.closed || (error instanceof Error && error.message === 'channel closed')) return channelClosed(open, error)
-  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack).`, { cause: error })
+  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack).`, { cause: error, messageId: entry.messageId })
 }
 
 export function markReturned(open: OpenChannel, returned: AmqpMessage): void {
@@ -62,6 +62,7 @@ export function markReturned(open: OpenChannel, returned: AmqpMessage): void {
   entry.returned = new RabbitmqPublishError(
     'returned',
     `message ${messageId} is unroutable: no queue is bound to exchange "${returned.fields.exchange}" for routing key "${returned.fields.routingKey}" (basic.return). Bind a queue.`,
+    { messageId },
   )
 }
 

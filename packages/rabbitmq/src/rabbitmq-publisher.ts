@@ -1,11 +1,11 @@
 import { untilAborted } from '@txbox/core/adapter'
 import type { OutboxMessage, PublishContext, Publisher, PublishResult } from '@txbox/core'
-import type { AmqpConnection, AmqpMessage, AmqpPublishOptions } from './amqp-types.js'
-import { AmqpConnectionSlot } from './connect-amqp.js'
-import { type EncodedMessage, encodeMessage } from './encode-message.js'
+import type { AmqpConnection, AmqpMessage, AmqpPublishOptions } from './rabbitmq-client.js'
+import { AmqpConnectionSlot } from './rabbitmq-connect.js'
+import { type EncodedMessage, encodeMessage } from './rabbitmq-message.js'
 import { RabbitmqPublishError } from './errors/rabbitmq-publish-error.js'
-import type { RabbitmqPublisherOptions, ResolvedPublisherOptions } from './rabbitmq-config.js'
-import { resolvePublisherOptions } from './rabbitmq-options.js'
+import type { RabbitmqPublisherOptions } from './rabbitmq-config.js'
+import { type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbitmq-options.js'
 import { drained, end, endedError, frameMaxOf, type InFlight, markReturned, onConfirm, type OpenChannel, track, untrack } from './rabbitmq-publish-channel.js'
 import { abortError, describe, failAll, markTransport } from './rabbitmq-publish-failure.js'
 
@@ -193,6 +193,7 @@ class RabbitmqPublisher implements Publisher {
       const failure = new RabbitmqPublishError(
         'unpublishable',
         `message ${message.messageId} cannot be published to RabbitMQ: ${encoded.problem}. It was not sent and is not retried: it goes to the dead letters.`,
+        { messageId: message.messageId },
       )
       return { ok: false, result: { ok: false, error: failure, permanent: true } }
     }

@@ -1,12 +1,12 @@
 import { callHandler, ConsumerLoop, settledWithin, timedOut } from '@txbox/core/adapter'
 import { BlockingConnection } from './blocking-connection.js'
-import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
+import { type ResolvedConsumerOptions, resolveConsumerOptions } from './redis-options.js'
 import { handBackUnstarted, type Ownership, refreshOwnership } from './entry-ownership.js'
 import { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
 import { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'
 import { redisAddress } from './redis-address.js'
 import type { ConsumeRedisStreamOptions } from './redis-config.js'
-import { decodeEntry } from './stream-entry.js'
+import { decodeEntry } from './redis-message.js'
 import { takeUnreadLoss } from './unread-loss.js'
 
 /** How much longer than `handlerTimeoutMs` stop() waits for the consumer loop (a Redis call that never returns) before it gives up on it. */
@@ -262,7 +262,7 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
       handler: o.handler,
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
-      timeoutError: () => new RedisHandlerTimeoutError(entry.id, o.handlerTimeoutMs),
+      timeoutError: () => new RedisHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
     })
     if (outcome.ok) {
       await this.ack(entry.id)
