@@ -11,6 +11,8 @@ export interface TxboxRelaysOptions {
   readonly batchSize: number
   /** Passed to createRelay; the relay's default (true) when not given. */
   readonly blockKeyOnFailure?: boolean
+  /** Passed to the destination's publisher (RabbitMQ, BullMQ, NATS): one round trip per batch instead of per-key waves. */
+  readonly pipelineKeys?: boolean
   /** Shown in the table; default "txbox, N relay(s)". */
   readonly name?: string
   /** Called on each relay before it starts (e.g. to attach metrics); the function it returns after the relay stopped. */
@@ -35,14 +37,18 @@ export function txboxRelays(options: TxboxRelaysOptions): CompetitorFactory {
     const table = `"${outboxSchema}".outbox`
     let publishers: Publisher[] = []
     const usage = new PublishProfile()
-    const blocking = options.blockKeyOnFailure === undefined ? 'defaults otherwise (per-key order, blockKeyOnFailure on)' : `blockKeyOnFailure: ${options.blockKeyOnFailure}, defaults otherwise`
+    const blocking = [
+      options.pipelineKeys === undefined ? '' : `the publisher with pipelineKeys: ${options.pipelineKeys}, `,
+      options.blockKeyOnFailure === undefined ? 'defaults otherwise (per-key order, blockKeyOnFailure on)' : `blockKeyOnFailure: ${options.blockKeyOnFailure}, defaults otherwise`,
+    ].join('')
+    const variant = options.pipelineKeys === undefined ? undefined : { pipelineKeys: options.pipelineKeys }
     return {
       name,
       notes: `${name}: createRelay({ batchSize: ${options.batchSize} }) with the ${destination.name} publisher, ${blocking}${count > 1 ? `; ${count} relay instances on one pool, each with its own broker connection` : ''}.${options.notes ? ` ${options.notes}` : ''}`,
       async setUp() {
         // Every txbox variant of the benchmark uses the same outbox: migrate it once.
         await migrate(db, { schema: outboxSchema })
-        publishers = (await Promise.all(Array.from({ length: count }, () => destination.publisher()))).map((p) => usage.wrap(p))
+        publishers = (await Promise.all(Array.from({ length: count }, () => destination.publisher(variant)))).map((p) => usage.wrap(p))
       },
       profile() {
         const seen = usage.describe()
