@@ -1,4 +1,4 @@
-import { callHandler, timedOut } from '@txbox/core/adapter'
+import { callHandler, processedBefore, timedOut } from '@txbox/core/adapter'
 import type { AmqpChannel, AmqpConnection, AmqpMessage } from './amqp-types.js'
 import { AmqpConnectionSlot } from './connect-amqp.js'
 import { DeliveryAttempts } from './delivery-attempts.js'
@@ -217,21 +217,44 @@ class RabbitmqQueueConsumer<T> {
     // Only attempts known to have run here exhaust a message: RabbitMQ's count
     // also grows for deliveries returned unstarted, and every message gets a run.
     if (this.attempts.startedHere(delivery, message.messageId) >= this.o.maxDeliveries) {
-      this.report(
-        'error',
-        new RabbitmqConsumerError(
-          'deliveries-exhausted',
-          `consumeRabbitmq: message ${message.messageId} came back after its ${this.o.maxDeliveries} attempts (its reject was lost with the channel); rejected again without running the handler.`,
-        ),
-        message,
-      )
-      this.settle(channel, delivery, 'reject', message)
+      await this.settleExhausted(channel, delivery, message)
       return
     }
     const attempt = this.attempt(channel, delivery, message)
     this.running.set(message.messageId, attempt)
     await attempt
     if (this.running.get(message.messageId) === attempt) this.running.delete(message.messageId)
+  }
+
+  /**
+   * A delivery back after its last attempt here: rejected to the dead letters
+   * without a run, unless `wrap` (processOnce) has the message processed
+   * already, by another consumer whose ack was lost: then it is acked.
+   */
+  private async settleExhausted(channel: AmqpChannel, delivery: AmqpMessage, message: RabbitmqMessage<T>): Promise<void> {
+    const o = this.o
+    const check = await processedBefore({
+      message,
+      wrap: o.wrap,
+      timeoutMs: o.handlerTimeoutMs,
+      timeoutError: () => new RabbitmqHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
+    })
+    if (check.processed) {
+      this.report('warn', undefined, message, `message came back after its ${o.maxDeliveries} attempts here, and wrap found it processed already (its ack was lost); acked`)
+      this.settle(channel, delivery, 'ack', message)
+      return
+    }
+    const failedCheck = check.error === undefined ? '' : ` (wrap could not tell whether it was processed: ${describe(check.error)})`
+    this.report(
+      'error',
+      new RabbitmqConsumerError(
+        'deliveries-exhausted',
+        `consumeRabbitmq: message ${message.messageId} came back after its ${o.maxDeliveries} attempts (its reject was lost with the channel); rejected again without running the handler${failedCheck}.`,
+        check.error === undefined ? undefined : { cause: check.error },
+      ),
+      message,
+    )
+    this.settle(channel, delivery, 'reject', message)
   }
 
   /** One run of the handler, and the settle of its delivery. Never rejects. */

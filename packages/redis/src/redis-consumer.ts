@@ -1,4 +1,4 @@
-import { callHandler, ConsumerLoop, settledWithin, timedOut } from '@txbox/core/adapter'
+import { callHandler, ConsumerLoop, processedBefore, settledWithin, timedOut } from '@txbox/core/adapter'
 import { BlockingConnection } from './blocking-connection.js'
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
 import { handBackUnstarted, type Ownership, refreshOwnership } from './entry-ownership.js'
@@ -251,12 +251,25 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
       await this.deadLetter(entry, `malformed entry: ${decoded.reason}`)
       return
     }
+    const message = decoded.message
     if (deliveries > o.maxDeliveries) {
-      // Delivered again and again without an answer: its handler crashes the process.
-      await this.deadLetter(entry, `delivered ${deliveries} times without being acknowledged (maxDeliveries ${o.maxDeliveries})`)
+      // Delivered again and again without an answer: its handler crashes the
+      // process, or it succeeded and its XACK was lost (processOnce knows).
+      const check = await processedBefore({
+        message,
+        wrap: o.wrap,
+        timeoutMs: o.handlerTimeoutMs,
+        timeoutError: () => new RedisHandlerTimeoutError(entry.id, o.handlerTimeoutMs),
+      })
+      if (check.processed) {
+        this.log('warn', { ...this.where(), streamId: entry.id, messageId: message.messageId, deliveries }, 'an entry delivered more than maxDeliveries times was found processed by wrap (its XACK was lost); acknowledged')
+        await this.ack(entry.id)
+        return
+      }
+      const failedCheck = check.error === undefined ? '' : `; wrap could not tell whether it was processed: ${(check.error as Error)?.message ?? String(check.error)}`
+      await this.deadLetter(entry, `delivered ${deliveries} times without being acknowledged (maxDeliveries ${o.maxDeliveries})${failedCheck}`)
       return
     }
-    const message = decoded.message
     const outcome = await callHandler({
       message,
       handler: o.handler,

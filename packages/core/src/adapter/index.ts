@@ -8,6 +8,7 @@
 export { ABORTED, untilAborted } from './until-aborted.js'
 export { settledWithin } from './settled-within.js'
 export { callHandler, timedOut, type HandlerCall, type HandlerContext, type HandlerOutcome } from './handler-call.js'
+export { processedBefore, type ProcessedBefore } from './processed-before.js'
 export { ConsumerLoop, retryDelayMs } from './consumer-loop.js'
 export { redactUrl } from '../cli/redact.js'
 export type { BrokerConnection, BrokerDescriptor, BrokerFlags, BrokerOpenOptions } from '../broker-descriptor.js'
