@@ -12,16 +12,15 @@ import { PROCESS_ONCE_OPTIONS, PRUNE_INBOX_OPTIONS } from '../packages/core/src/
 import { RELAY_OPTIONS } from '../packages/core/src/relay/relay-options.js'
 import { TABLE_OPTIONS } from '../packages/core/src/schema/table-names.js'
 import { TRANSACTION_OPTIONS } from '../packages/core/src/transaction/transaction-options.js'
-import { WITH_PROCESS_ONCE_OPTIONS } from '../packages/bullmq/src/bullmq-consumer.js'
-import { PUBLISHER_OPTIONS as BULLMQ_PUBLISHER_OPTIONS } from '../packages/bullmq/src/publisher-options.js'
-import { CONSUMER_OPTIONS as NATS_CONSUMER_OPTIONS } from '../packages/nats/src/consumer-options.js'
+import { PUBLISHER_OPTIONS as BULLMQ_PUBLISHER_OPTIONS, WITH_PROCESS_ONCE_OPTIONS } from '../packages/bullmq/src/bullmq-options.js'
+import { CONSUMER_OPTIONS as NATS_CONSUMER_OPTIONS } from '../packages/nats/src/nats-options.js'
 import { PUBLISHER_OPTIONS as NATS_PUBLISHER_OPTIONS } from '../packages/nats/src/nats-publisher.js'
 import {
   CONSUMER_OPTIONS as RABBITMQ_CONSUMER_OPTIONS,
   PUBLISHER_OPTIONS as RABBITMQ_PUBLISHER_OPTIONS,
 } from '../packages/rabbitmq/src/rabbitmq-options.js'
-import { CONSUMER_OPTIONS as REDIS_CONSUMER_OPTIONS } from '../packages/redis/src/consumer-options.js'
-import { PUBLISHER_OPTIONS as REDIS_PUBLISHER_OPTIONS } from '../packages/redis/src/publisher-options.js'
+import { CONSUMER_OPTIONS as REDIS_CONSUMER_OPTIONS } from '../packages/redis/src/redis-options.js'
+import { PUBLISHER_OPTIONS as REDIS_PUBLISHER_OPTIONS } from '../packages/redis/src/redis-options.js'
 
 const doc = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 export const API_PATH = doc('api.md')

@@ -1,6 +1,6 @@
 import type { Logger, OutboxMessage, ProcessOnceOptions } from '@txbox/core'
-import type { ConnectionOptions, Job, JobsOptions } from 'bullmq'
 import type { Transaction } from 'kysely'
+import type { ConnectionOptions, Job, JobsOptions } from './bullmq-client.js'
 
 /** Options of {@link bullmqPublisher}. */
 export interface BullmqPublisherOptions {

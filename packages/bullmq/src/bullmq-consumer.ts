@@ -1,20 +1,9 @@
 import { InvalidOptionError, processOnce } from '@txbox/core'
-import { callback, checkValue, PROCESS_ONCE_OPTIONS, resolveOptions } from '@txbox/core/adapter'
-import type { Job } from 'bullmq'
+import { checkValue, resolveOptions } from '@txbox/core/adapter'
 import type { Kysely } from 'kysely'
+import type { Job } from './bullmq-client.js'
 import type { ProcessOnceJobHandler, WithProcessOnceOptions } from './bullmq-config.js'
-
-/** The options of {@link withProcessOnce}: processOnce's, and how to find a job's message id. */
-export const WITH_PROCESS_ONCE_OPTIONS = {
-  messageId: callback<(job: Job) => string>()({
-    expected: 'a function (job) => the stable id of its message',
-    defaultText: 'the job id',
-    description: "The stable id to record for a job (a job BullMQ numbered itself is refused).",
-  }),
-  ...PROCESS_ONCE_OPTIONS,
-} as const
-
-const HANDLER = callback()({ required: true, expected: 'an async function (job, trx, { token, signal })', description: 'The job handler.' })
+import { HANDLER, WITH_PROCESS_ONCE_OPTIONS } from './bullmq-options.js'
 
 /**
  * Wraps a job handler into a BullMQ processor that runs it at most once per

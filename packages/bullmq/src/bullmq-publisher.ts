@@ -1,13 +1,12 @@
 import type { OutboxMessage, Publisher, PublishResult } from '@txbox/core'
 import { ABORTED, resolveOptions, untilAborted } from '@txbox/core/adapter'
-import type { JobsOptions, Queue } from 'bullmq'
+import type { JobsOptions, Queue } from './bullmq-client.js'
 import type { BullmqPublisherOptions } from './bullmq-config.js'
-import { BullmqAddError } from './errors/bullmq-add-error.js'
+import { type BullmqPublishFailure, BullmqPublishError } from './errors/bullmq-publish-error.js'
 import { BullmqJobIdError } from './errors/bullmq-job-id-error.js'
-import { jobIdProblem } from './job-id.js'
 import { CheckedJob } from './job-check.js'
-import { buildJobOptions, shortRetention } from './job-options.js'
-import { PUBLISHER_OPTIONS } from './publisher-options.js'
+import { buildJobOptions, jobIdProblem, shortRetention } from './bullmq-message.js'
+import { PUBLISHER_OPTIONS } from './bullmq-options.js'
 import { QueuePool } from './queue-pool.js'
 import { isTransportError } from './transport-error.js'
 
@@ -64,7 +63,7 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
     if (idProblem !== undefined) return { ok: false, error: new BullmqJobIdError(message.messageId, idProblem), permanent: true }
     const fail = (queueName: string | undefined, reason: string, cause?: unknown): PublishResult => ({
       ok: false,
-      error: new BullmqAddError(message.messageId, queueName, reason, { cause }),
+      error: new BullmqPublishError('job-options', message.messageId, queueName, reason, { cause }),
     })
     const queueName = callName(queueOf, message, 'queue')
     if (queueName instanceof Error) return fail(undefined, queueName.message, queueName.cause)
@@ -86,7 +85,7 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
     try {
       data = JSON.parse(message.payload)
     } catch (error) {
-      return { ok: false, error: new BullmqAddError(message.messageId, queueName, 'its payload is not JSON text', { cause: error }), permanent: true }
+      return { ok: false, error: new BullmqPublishError('unpublishable', message.messageId, queueName, 'its payload is not JSON text', { cause: error }), permanent: true }
     }
     let queue: Queue
     try {
@@ -116,14 +115,14 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
         else batches.set(prepared.queueName, { queue: prepared.queue, jobs: [prepared.pending] })
       })
 
-      const failAll = (queueName: string, jobs: readonly PendingJob[], reason: string, cause: unknown, transport: boolean) => {
+      const failAll = (queueName: string, jobs: readonly PendingJob[], why: BullmqPublishFailure, reason: string, cause: unknown, transport: boolean) => {
         for (const { index, messageId } of jobs) {
-          results[index] = { ok: false, error: new BullmqAddError(messageId, queueName, reason, { cause }), transport }
+          results[index] = { ok: false, error: new BullmqPublishError(why, messageId, queueName, reason, { cause }), transport }
         }
       }
       if (closed || signal.aborted) {
         for (const [queueName, { jobs }] of batches) {
-          failAll(queueName, jobs, closed ? 'the publisher is closed' : 'the publish was aborted before it was sent', signal.reason, true)
+          failAll(queueName, jobs, closed ? 'closed' : 'aborted', closed ? 'the publisher is closed' : 'the publish was aborted before it was sent', signal.reason, true)
         }
         return results
       }
@@ -140,7 +139,7 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
             )
           } catch (error) {
             if (error === ABORTED) {
-              failAll(queueName, jobs, 'the publish was aborted before Redis confirmed it', signal.reason, true)
+              failAll(queueName, jobs, 'aborted', 'the publish was aborted before Redis confirmed it', signal.reason, true)
               return
             }
             await settleFailedBulk(queueName, queue, jobs, error)
@@ -150,7 +149,7 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
           jobs.forEach((p, i) => {
             const id = added[i]?.id
             results[p.index] =
-              id === p.messageId ? { ok: true } : { ok: false, error: new BullmqAddError(p.messageId, queueName, `BullMQ answered with job id ${JSON.stringify(id)} instead of the message id`) }
+              id === p.messageId ? { ok: true } : { ok: false, error: new BullmqPublishError('unconfirmed', p.messageId, queueName, `BullMQ answered with job id ${JSON.stringify(id)} instead of the message id`) }
           })
         }),
       )
@@ -170,11 +169,11 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
         try {
           states = await untilAborted(Promise.all(jobs.map((p) => queue.getJobState(p.messageId))), signal)
         } catch {
-          failAll(queueName, jobs, reason, error, transport)
+          failAll(queueName, jobs, transport ? 'unavailable' : 'refused', reason, error, transport)
           return
         }
         jobs.forEach((p, i) => {
-          results[p.index] = states[i] === 'unknown' ? { ok: false, error: new BullmqAddError(p.messageId, queueName, reason, { cause: error }), transport } : { ok: true }
+          results[p.index] = states[i] === 'unknown' ? { ok: false, error: new BullmqPublishError(transport ? 'unavailable' : 'refused', p.messageId, queueName, reason, { cause: error }), transport } : { ok: true }
         })
       }
     },

@@ -1,4 +1,4 @@
-import { BullmqAddError, BullmqJobIdError, bullmqPublisher, DEFAULT_RETENTION } from '@txbox/bullmq'
+import { BullmqAddError, BullmqJobIdError, BullmqPublishError, bullmqPublisher, DEFAULT_RETENTION } from '@txbox/bullmq'
 import type { Logger, OutboxMessage, Publisher, PublishResult } from '@txbox/core'
 import { serviceUrls, waitFor } from '@txbox/testing'
 import { Queue } from 'bullmq'
@@ -121,6 +121,8 @@ describe('one job per message: jobId = message id', () => {
       expect(f?.permanent).toBe(true)
       expect(f?.transport).toBeUndefined()
       expect(f?.error).toBeInstanceOf(BullmqJobIdError)
+      expect(f?.error).toBeInstanceOf(BullmqPublishError)
+      expect(f?.error).toMatchObject({ code: 'BULLMQ_INVALID_JOB_ID', reason: 'unpublishable' })
       expect(f?.error.message).toMatch(/messageId that is not an integer and has no ':'/)
     }
     const w = worker(q)
@@ -173,7 +175,8 @@ describe('queue, job name and job options per message', () => {
     expect(results.map((r) => r.ok)).toEqual([true, false, false, false, false, true])
     const reasons = results.slice(1, 5).map((r) => {
       const f = failure(r)
-      expect(f?.error).toBeInstanceOf(BullmqAddError)
+      expect(f?.error).toBeInstanceOf(BullmqPublishError)
+      expect(f?.error).toMatchObject({ reason: 'job-options' })
       expect(f?.permanent).toBeUndefined()
       expect(f?.transport).toBeUndefined()
       return f?.error.message
@@ -205,7 +208,8 @@ describe('failures', () => {
     const results = await publisher.publish([already, fresh], { signal: signal() })
     expect(results[0]).toEqual({ ok: true })
     const f = failure(results[1])
-    expect(f?.error).toBeInstanceOf(BullmqAddError)
+    expect(f?.error).toBeInstanceOf(BullmqPublishError)
+    expect(f?.error).toMatchObject({ reason: 'refused', messageId: fresh.messageId, queue: q })
     expect(f?.error.message).toMatch(/not an integer/)
     expect(f?.transport).toBe(false)
     expect(f?.permanent).toBeUndefined()
@@ -239,7 +243,8 @@ describe('failures', () => {
       const results = await publisher.publish(later, { signal: signal() })
       for (const r of results) {
         expect(failure(r)?.transport).toBe(true)
-        expect(failure(r)?.error).toBeInstanceOf(BullmqAddError)
+        expect(failure(r)?.error).toBeInstanceOf(BullmqPublishError)
+        expect(failure(r)?.error).toMatchObject({ reason: 'unavailable' })
       }
       // A publish the relay gives up on (its publishTimeout) is a transport failure too.
       const aborted = new AbortController()
@@ -262,4 +267,8 @@ describe('failures', () => {
     expect(failure(r)?.error.message).toMatch(/publisher is closed/)
     expect(await redis.ping()).toBe('PONG')
   })
+})
+
+test('BullmqAddError, the former name of BullmqPublishError, is the same class', () => {
+  expect(BullmqAddError).toBe(BullmqPublishError)
 })

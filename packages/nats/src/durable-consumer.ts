@@ -1,5 +1,5 @@
 import { AckPolicy, type ConsumerConfig, type ConsumerInfo, DeliverPolicy, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream'
-import type { ResolvedConsumerOptions } from './consumer-options.js'
+import type { ResolvedConsumerOptions } from './nats-options.js'
 import { NatsConsumerStartError } from './errors/nats-consumer-start-error.js'
 import { subjectMatches } from './nats-subject.js'
 import { describe } from './publish-failure.js'

@@ -1,7 +1,8 @@
 import type { Logger, OutboxMessage } from '@txbox/core'
+import type { HandlerContext } from '@txbox/core/adapter'
 import type { NatsHandlerTimeoutError } from './errors/nats-handler-timeout-error.js'
 import type { NatsMessage } from './nats-message.js'
-import type { NatsConnectionLike } from './nats-types.js'
+import type { NatsConnectionLike } from './nats-client.js'
 
 /** Options of {@link natsPublisher}. */
 export interface NatsPublisherOptions {
@@ -25,15 +26,8 @@ export interface NatsPublisherOptions {
   ackTimeoutMs?: number
 }
 
-/** What a handler gets besides the message. */
-export interface NatsHandlerContext {
-  /**
-   * Aborts when the handler outlived `handlerTimeoutMs` (the reason is a
-   * {@link NatsHandlerTimeoutError}): the delivery already counts as failed,
-   * so stop the work (pass the signal to `fetch`, your database driver, ...).
-   */
-  readonly signal: AbortSignal
-}
+/** What a handler gets besides the message: its `signal` aborts (with a {@link NatsHandlerTimeoutError}) when it outlived `handlerTimeoutMs`. */
+export type NatsHandlerContext = HandlerContext
 
 /** Handles one message. Resolving acknowledges it; throwing (or outliving `handlerTimeoutMs`) has it delivered again after `retryDelayMs`. */
 export type NatsHandler<T = unknown> = (message: NatsMessage<T>, context: NatsHandlerContext) => Promise<void> | void

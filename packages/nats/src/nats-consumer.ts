@@ -1,7 +1,7 @@
 import { type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { callHandler, ConsumerLoop, processedBefore, timedOut } from '@txbox/core/adapter'
-import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
+import { type ResolvedConsumerOptions, resolveConsumerOptions } from './nats-options.js'
 import { publishDeadLetter } from './dead-letter.js'
 import { ensureDurableConsumer, isNotFound } from './durable-consumer.js'
 import { NatsConsumerStartError } from './errors/nats-consumer-start-error.js'

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import type { OutboxMessage } from '@txbox/core'
+import type { ConsumedMessage } from '@txbox/core/adapter'
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node'
 
 // The wire format, shared by the publisher (which writes it) and the consumer
@@ -20,26 +21,20 @@ const NATS_PREFIX = 'nats-'
 /** Headers the consumer adds to a dead letter (see dead-letter.ts). */
 export const DEAD_LETTER_PREFIX = 'txbox-dead-'
 
-/** A message as {@link consumeNats} hands it to your handler. */
-export interface NatsMessage<T = unknown> {
-  /** The stable id given at enqueue (the `Nats-Msg-Id` header): use it to drop duplicates (`processOnce` does). */
-  readonly messageId: string
-  /** The topic given at enqueue (the `txbox-topic` header, else the subject). */
-  readonly topic: string
-  /** The ordering key, or null for an unkeyed message. */
-  readonly key: string | null
-  /** The payload, parsed from the JSON body. */
-  readonly payload: T
-  /** The headers given at enqueue (and trace context), without txbox's and JetStream's own (`Nats-*`). */
-  readonly headers: Readonly<Record<string, string>>
+/**
+ * A message as {@link consumeNats} hands it to your handler. The message id is
+ * the `Nats-Msg-Id` header, the topic the `txbox-topic` header (else the
+ * subject); JetStream's own headers (`Nats-*`) are left out. `deliveries` is
+ * JetStream's count for the durable consumer: it survives restarts and counts
+ * every consumer instance.
+ */
+export interface NatsMessage<T = unknown> extends ConsumedMessage<T> {
   /** The subject the message was stored under. */
   readonly subject: string
   /** The stream it was read from. */
   readonly stream: string
   /** Its sequence number in the stream. */
   readonly streamSequence: number
-  /** Which delivery of this message to the durable consumer this is, from 1 (JetStream's count: it survives restarts and counts every consumer instance). */
-  readonly deliveries: number
 }
 
 /** What `js.publish` takes for one message, or why NATS cannot carry it as it is. */

@@ -2,7 +2,7 @@ import { InvalidOptionError, type OutboxMessage, type Publisher, type PublishRes
 import { integer, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, textOrCallback } from '@txbox/core/adapter'
 import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream'
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node'
-import { CONNECTION_OPTION } from './connection-option.js'
+import { CONNECTION_OPTION } from './nats-options.js'
 import { NatsPublishError, type NatsPublishFailure } from './errors/nats-publish-error.js'
 import type { NatsPublisherOptions } from './nats-config.js'
 import { type EncodedMessage, encodeMessage } from './nats-message.js'

@@ -1,4 +1,4 @@
-import type { ResolvedConsumerOptions } from './rabbitmq-config.js'
+import type { ResolvedConsumerOptions } from './rabbitmq-options.js'
 import type { RabbitmqMessage } from './rabbitmq-message.js'
 
 /** How the consumer reports a failure: `error` the failure (or `undefined` for a plain note), `text` the log line when not the error's own message. */

@@ -1,4 +1,4 @@
-import type { AmqpMessage } from './amqp-types.js'
+import type { AmqpMessage } from './rabbitmq-client.js'
 
 /** Messages we remember, bounded: the least recently seen go first. */
 const MAX_REMEMBERED = 10_000

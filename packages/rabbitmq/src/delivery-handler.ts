@@ -1,10 +1,10 @@
 import { callHandler, processedBefore, timedOut } from '@txbox/core/adapter'
-import type { AmqpChannel, AmqpMessage } from './amqp-types.js'
+import type { AmqpChannel, AmqpMessage } from './rabbitmq-client.js'
 import { type ConsumerReport, describe } from './consumer-report.js'
 import { DeliveryAttempts } from './delivery-attempts.js'
 import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
 import { RabbitmqHandlerTimeoutError } from './errors/rabbitmq-handler-timeout-error.js'
-import type { ResolvedConsumerOptions } from './rabbitmq-config.js'
+import type { ResolvedConsumerOptions } from './rabbitmq-options.js'
 import { decodeMessage, type RabbitmqMessage } from './rabbitmq-message.js'
 
 /**

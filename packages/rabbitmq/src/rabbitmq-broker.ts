@@ -1,6 +1,6 @@
 import { type BrokerDescriptor, InvalidOptionError } from '@txbox/core'
 import { brokerFlagsOf, redactUrl } from '@txbox/core/adapter'
-import { connectAmqp } from './connect-amqp.js'
+import { connectAmqp } from './rabbitmq-connect.js'
 import { RabbitmqConnectError } from './errors/rabbitmq-connect-error.js'
 import { rabbitmqPublisher } from './rabbitmq-publisher.js'
 

@@ -1,7 +1,6 @@
 import type { Logger, OutboxMessage } from '@txbox/core'
 import type { HandlerContext } from '@txbox/core/adapter'
-import type { AmqpConnection } from './amqp-types.js'
-import type { ConsumerTopology } from './rabbitmq-consumer-topology.js'
+import type { AmqpConnection } from './rabbitmq-client.js'
 import type { RabbitmqMessage } from './rabbitmq-message.js'
 
 /**
@@ -129,30 +128,3 @@ export type RabbitmqConsumerOptions<T = unknown> = RabbitmqConnectionOptions & {
 
 /** Handles one message (see `handler` of {@link consumeRabbitmq}). */
 export type RabbitmqHandler<T = unknown> = (message: RabbitmqMessage<T>, context: HandlerContext) => Promise<void> | void
-
-/** Publisher options, validated once. */
-export interface ResolvedPublisherOptions {
-  readonly url: string | undefined
-  readonly connection: AmqpConnection | undefined
-  readonly connectionName: string
-  readonly exchange: string
-  readonly routingKey: (message: OutboxMessage) => string
-  readonly assertExchange: boolean
-}
-
-/** Consumer options, validated once. */
-export interface ResolvedConsumerOptions<T> {
-  readonly url: string | undefined
-  readonly connection: AmqpConnection | undefined
-  readonly connectionName: string
-  readonly queue: string
-  readonly declare: ConsumerTopology | undefined
-  readonly handler: RabbitmqHandler<T>
-  readonly prefetch: number
-  readonly maxDeliveries: number
-  readonly wrap: ((message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>) | undefined
-  readonly handlerTimeoutMs: number
-  readonly logger: Logger
-  readonly onError: ((error: unknown, message: RabbitmqMessage<T> | undefined) => void) | undefined
-  readonly reconnectDelay: number
-}

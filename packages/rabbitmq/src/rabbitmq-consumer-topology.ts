@@ -1,4 +1,4 @@
-import type { AmqpChannel } from './amqp-types.js'
+import type { AmqpChannel } from './rabbitmq-client.js'
 
 /** The `declare` option of {@link consumeRabbitmq}, validated. */
 export interface ConsumerTopology {

@@ -1,11 +1,11 @@
-import type { AmqpChannel, AmqpMessage } from './amqp-types.js'
-import { AmqpConnectionSlot } from './connect-amqp.js'
+import type { AmqpChannel, AmqpMessage } from './rabbitmq-client.js'
+import { AmqpConnectionSlot } from './rabbitmq-connect.js'
 import { type ConsumerReport, consumerReport, describe } from './consumer-report.js'
 import { DeliveryHandler } from './delivery-handler.js'
 import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
-import type { RabbitmqConsumerOptions, ResolvedConsumerOptions } from './rabbitmq-config.js'
+import type { RabbitmqConsumerOptions } from './rabbitmq-config.js'
 import { declareConsumerTopology } from './rabbitmq-consumer-topology.js'
-import { resolveConsumerOptions } from './rabbitmq-options.js'
+import { type ResolvedConsumerOptions, resolveConsumerOptions } from './rabbitmq-options.js'
 import { AnswerBudget, CONNECT_TIMEOUT_MS, STOP_ANSWER_MS, stopUnanswered, withConsumerHeartbeat } from './silent-connection.js'
 
 /** A running consumer, as {@link consumeRabbitmq} returns it. */

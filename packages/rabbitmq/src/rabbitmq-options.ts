@@ -1,4 +1,4 @@
-import { consoleLogger, InvalidOptionError, type OutboxMessage, silentLogger } from '@txbox/core'
+import { consoleLogger, InvalidOptionError, type Logger, type OutboxMessage, silentLogger } from '@txbox/core'
 import {
   adapt,
   boolean,
@@ -13,17 +13,16 @@ import {
   resolveOptions,
   shape,
   text,
+  wrapOption,
 } from '@txbox/core/adapter'
-import type { AmqpConnection } from './amqp-types.js'
-import { SHORT_STRING_MAX_BYTES } from './encode-message.js'
+import type { AmqpConnection } from './rabbitmq-client.js'
+import { SHORT_STRING_MAX_BYTES } from './rabbitmq-message.js'
 import type {
   RabbitmqConnectionOptions,
   RabbitmqConsumerDeclaration,
   RabbitmqConsumerOptions,
   RabbitmqHandler,
   RabbitmqPublisherOptions,
-  ResolvedConsumerOptions,
-  ResolvedPublisherOptions,
 } from './rabbitmq-config.js'
 import type { ConsumerTopology } from './rabbitmq-consumer-topology.js'
 import type { RabbitmqMessage } from './rabbitmq-message.js'
@@ -109,11 +108,7 @@ export const CONSUMER_OPTIONS = {
   }),
   prefetch: integer({ min: 1, max: 65_535, default: 10, description: 'Unacknowledged messages in flight at once (basic.qos), which is also the handler concurrency.' }),
   maxDeliveries: integer({ min: 1, max: 1_000_000, default: 5, description: 'Deliveries of one message before it is rejected without requeue.' }),
-  wrap: callback<(message: RabbitmqMessage<any>, run: () => Promise<void>) => Promise<unknown>>()({
-    expected: 'a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run)',
-    defaultText: 'none',
-    description: 'Runs the handler inside something, typically the inbox.',
-  }),
+  wrap: wrapOption<RabbitmqMessage<any>>(),
   handlerTimeoutMs: integer({
     min: 1,
     max: 2_147_483_647,
@@ -129,6 +124,33 @@ export const CONSUMER_OPTIONS = {
   }),
   reconnectDelay: integer({ min: 1, max: 60_000, unit: 'ms', default: 500, description: 'First delay before re-opening a lost channel or connection (doubling up to 30 s).' }),
 } as const satisfies Record<string, OptionDeclaration<any>>
+
+/** Publisher options, validated once. */
+export interface ResolvedPublisherOptions {
+  readonly url: string | undefined
+  readonly connection: AmqpConnection | undefined
+  readonly connectionName: string
+  readonly exchange: string
+  readonly routingKey: (message: OutboxMessage) => string
+  readonly assertExchange: boolean
+}
+
+/** Consumer options, validated once. */
+export interface ResolvedConsumerOptions<T> {
+  readonly url: string | undefined
+  readonly connection: AmqpConnection | undefined
+  readonly connectionName: string
+  readonly queue: string
+  readonly declare: ConsumerTopology | undefined
+  readonly handler: RabbitmqHandler<T>
+  readonly prefetch: number
+  readonly maxDeliveries: number
+  readonly wrap: ((message: RabbitmqMessage<T>, run: () => Promise<void>) => Promise<unknown>) | undefined
+  readonly handlerTimeoutMs: number
+  readonly logger: Logger
+  readonly onError: ((error: unknown, message: RabbitmqMessage<T> | undefined) => void) | undefined
+  readonly reconnectDelay: number
+}
 
 export function resolvePublisherOptions(options: RabbitmqPublisherOptions): ResolvedPublisherOptions {
   const where = 'rabbitmqPublisher'

@@ -1,11 +1,11 @@
 import { untilAborted } from '@txbox/core/adapter'
 import type { OutboxMessage, PublishContext, Publisher, PublishResult } from '@txbox/core'
-import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './amqp-types.js'
-import { AmqpConnectionSlot } from './connect-amqp.js'
-import { type EncodedMessage, encodeMessage } from './encode-message.js'
+import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './rabbitmq-client.js'
+import { AmqpConnectionSlot } from './rabbitmq-connect.js'
+import { type EncodedMessage, encodeMessage } from './rabbitmq-message.js'
 import { RabbitmqPublishError, type RabbitmqPublishFailure } from './errors/rabbitmq-publish-error.js'
-import type { RabbitmqPublisherOptions, ResolvedPublisherOptions } from './rabbitmq-config.js'
-import { resolvePublisherOptions } from './rabbitmq-options.js'
+import type { RabbitmqPublisherOptions } from './rabbitmq-config.js'
+import { type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbitmq-options.js'
 
 /**
  * A {@link Publisher} for RabbitMQ, on one confirm channel.
@@ -215,6 +215,7 @@ class RabbitmqPublisher implements Publisher {
       const failure = new RabbitmqPublishError(
         'unpublishable',
         `message ${message.messageId} cannot be published to RabbitMQ: ${encoded.problem}. It was not sent and is not retried: it goes to the dead letters.`,
+        { messageId: message.messageId },
       )
       return { ok: false, result: { ok: false, error: failure, permanent: true } }
     }
@@ -313,7 +314,7 @@ function onConfirm(open: OpenChannel, entry: InFlight, error: unknown): void {
 function confirmFailure(open: OpenChannel, entry: InFlight, error: unknown): RabbitmqPublishError {
   if (open.discarded) return open.discarded
   if (open.closed || (error instanceof Error && error.message === 'channel closed')) return channelClosed(open, error)
-  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack).`, { cause: error })
+  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack).`, { cause: error, messageId: entry.messageId })
 }
 
 function markReturned(open: OpenChannel, returned: AmqpMessage): void {
@@ -324,6 +325,7 @@ function markReturned(open: OpenChannel, returned: AmqpMessage): void {
   entry.returned = new RabbitmqPublishError(
     'returned',
     `message ${messageId} is unroutable: no queue is bound to exchange "${returned.fields.exchange}" for routing key "${returned.fields.routingKey}" (basic.return). Bind a queue.`,
+    { messageId },
   )
 }
 

@@ -2,7 +2,7 @@
 // broker answers nothing and resets nothing. These bound what a consumer
 // waits for then, and make it notice sooner.
 import { settledWithin } from '@txbox/core/adapter'
-import type { AmqpConnection } from './amqp-types.js'
+import type { AmqpConnection } from './rabbitmq-client.js'
 import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
 
 /**

@@ -137,6 +137,7 @@ describe('rabbitmqPublisher', () => {
       const error = failed && !failed.ok ? failed.error : undefined
       expect(error).toBeInstanceOf(RabbitmqPublishError)
       expect((error as RabbitmqPublishError).reason).toBe('returned')
+      expect((error as RabbitmqPublishError).messageId).toBe(batch[1]?.messageId)
       expect(error).toBeInstanceOf(TxboxError)
       expect((error as RabbitmqPublishError).code).toBe('RABBITMQ_PUBLISH')
       expect(failed && !failed.ok && failed.permanent).toBeFalsy()

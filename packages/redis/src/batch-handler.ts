@@ -1,10 +1,9 @@
 import { callHandler, type HandlerOutcome, processedBefore, settledWithin, timedOut } from '@txbox/core/adapter'
-import type { ResolvedConsumerOptions } from './consumer-options.js'
+import type { ResolvedConsumerOptions } from './redis-options.js'
 import { handBackUnstarted, type Ownership, refreshOwnership } from './entry-ownership.js'
 import { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'
 import type { ReadEntry } from './read-entries.js'
-import type { RedisStreamMessage } from './redis-config.js'
-import { decodeEntry } from './stream-entry.js'
+import { decodeEntry, type RedisStreamMessage } from './redis-message.js'
 
 /** An entry of the batch in hand, with what the ownership checks learnt about it. */
 interface BatchEntry {
@@ -125,7 +124,7 @@ export class BatchHandler<T> {
       handler: o.handler,
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
-      timeoutError: () => new RedisHandlerTimeoutError(entry.id, o.handlerTimeoutMs),
+      timeoutError: () => new RedisHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
     })
     if (outcome.ok) {
       await this.ack(entry.id)
@@ -160,7 +159,7 @@ export class BatchHandler<T> {
       message,
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
-      timeoutError: () => new RedisHandlerTimeoutError(entry.id, o.handlerTimeoutMs),
+      timeoutError: () => new RedisHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
     })
     const { deliveries } = entry
     if (check.processed) {

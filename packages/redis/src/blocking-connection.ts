@@ -1,5 +1,5 @@
 import { settledWithin } from '@txbox/core/adapter'
-import type { RedisBlockingClient, RedisCommandClient } from './redis-config.js'
+import type { RedisBlockingClient, RedisCommandClient } from './redis-client.js'
 
 /** How long stop() keeps retrying CLIENT UNBLOCK before it drops the connection instead. */
 const UNBLOCK_WINDOW_MS = 1000

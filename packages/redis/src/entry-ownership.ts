@@ -1,4 +1,4 @@
-import type { RedisCommandClient } from './redis-config.js'
+import type { RedisCommandClient } from './redis-client.js'
 import { RedisScript } from './redis-script.js'
 
 /**

@@ -4,18 +4,10 @@ export { redisStreamsPublisher } from './redis-publisher.js'
 export { consumeRedisStream, type RedisStreamConsumer } from './redis-consumer.js'
 export { broker } from './redis-broker.js'
 export { connectRedis, type RedisConnection } from './redis-connect.js'
-export type {
-  RedisStreamsPublisherOptions,
-  ConsumeRedisStreamOptions,
-  RedisStreamMessage,
-  RedisStreamHandler,
-  RedisStreamHandlerContext,
-  RedisPublisherClient,
-  RedisConsumerClient,
-  RedisBlockingClient,
-  RedisCommandClient,
-} from './redis-config.js'
-export { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
+export type { RedisStreamsPublisherOptions, ConsumeRedisStreamOptions, RedisStreamHandler, RedisStreamHandlerContext } from './redis-config.js'
+export type { RedisStreamMessage } from './redis-message.js'
+export type { RedisPublisherClient, RedisConsumerClient, RedisBlockingClient, RedisCommandClient } from './redis-client.js'
+export { RedisPublishError, type RedisPublishFailure, RedisStreamWriteError } from './errors/redis-publish-error.js'
 export { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
 export { RedisConnectError } from './errors/redis-connect-error.js'
 export { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'

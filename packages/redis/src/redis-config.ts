@@ -1,41 +1,8 @@
 import type { Logger, OutboxMessage } from '@txbox/core'
+import type { HandlerContext } from '@txbox/core/adapter'
 import type { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'
-
-// We type only the subset of ioredis we use, so that ioredis stays a peer
-// dependency the user brings (any ioredis 5 `Redis` instance fits).
-
-/** The commands txbox sends, as ioredis' `call(command, ...args)`. */
-export interface RedisCommandClient {
-  call(command: string, ...args: (string | number)[]): Promise<unknown>
-}
-
-/**
- * What {@link redisStreamsPublisher} needs from an ioredis client: a `Redis`
- * or a `Cluster` fits.
- */
-export interface RedisPublisherClient extends RedisCommandClient {
-  /** `true` on an ioredis `Cluster`: a batch is then sent as one script call per hash slot. */
-  readonly isCluster?: boolean
-  /** The client's options; its `keyPrefix`, which ioredis puts before every key, takes part in a key's hash slot. */
-  readonly options?: { readonly keyPrefix?: string | undefined }
-}
-
-/** A connection of its own for blocking reads, made by `duplicate()`. */
-export interface RedisBlockingClient extends RedisCommandClient {
-  /** Like `call`, with the reply's strings as Buffers (entries are checked to be UTF-8 text, not decoded lossily). */
-  callBuffer(command: string, ...args: (string | Buffer | number)[]): Promise<unknown>
-  /** `'error'` (a failed connection; without a listener ioredis prints "Unhandled error event") and `'ready'` (connected again). */
-  on(event: string, listener: (...args: any[]) => void): unknown
-  quit(): Promise<unknown>
-  disconnect(): void
-}
-
-/** What {@link consumeRedisStream} needs from an ioredis client. */
-export interface RedisConsumerClient extends RedisCommandClient {
-  /** Like `call`, with the reply's strings as Buffers. */
-  callBuffer(command: string, ...args: (string | Buffer | number)[]): Promise<unknown>
-  duplicate(): RedisBlockingClient
-}
+import type { RedisConsumerClient, RedisPublisherClient } from './redis-client.js'
+import type { RedisStreamMessage } from './redis-message.js'
 
 /** Options of {@link redisStreamsPublisher}. */
 export interface RedisStreamsPublisherOptions {
@@ -54,34 +21,8 @@ export interface RedisStreamsPublisherOptions {
   maxLen?: number
 }
 
-/** A stream entry written by {@link redisStreamsPublisher}, decoded for a handler. */
-export interface RedisStreamMessage<T = unknown> {
-  /** The outbox message id: stable across redeliveries and republishes. Drop duplicates by it. */
-  readonly messageId: string
-  readonly topic: string
-  /** The ordering key, or `null` for an unkeyed message. */
-  readonly key: string | null
-  /** The payload, parsed from the entry's JSON text. */
-  readonly payload: T
-  /** Headers given at enqueue (W3C `traceparent` / `tracestate` included when captured). */
-  readonly headers: Readonly<Record<string, string>>
-  /** The stream the entry was read from. */
-  readonly stream: string
-  /** The entry's id in the stream (e.g. `1718000000000-0`). */
-  readonly streamId: string
-  /** How many times the entry was delivered to a consumer of the group, this delivery included (1 the first time). */
-  readonly deliveries: number
-}
-
-/** What a handler gets besides the message. */
-export interface RedisStreamHandlerContext {
-  /**
-   * Aborts when the handler outlived `handlerTimeoutMs` (the reason is a
-   * {@link RedisHandlerTimeoutError}): the delivery already counts as failed,
-   * so stop the work (pass the signal to `fetch`, your database driver, ...).
-   */
-  readonly signal: AbortSignal
-}
+/** What a handler gets besides the message: its `signal` aborts (with a {@link RedisHandlerTimeoutError}) when it outlived `handlerTimeoutMs`. */
+export type RedisStreamHandlerContext = HandlerContext
 
 /** Handles one message. Resolving acknowledges the entry; throwing (or outliving `handlerTimeoutMs`) leaves it pending for a retry. */
 export type RedisStreamHandler<T = unknown> = (message: RedisStreamMessage<T>, context: RedisStreamHandlerContext) => Promise<void> | void

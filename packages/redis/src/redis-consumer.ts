@@ -1,7 +1,7 @@
 import { ConsumerLoop } from '@txbox/core/adapter'
 import { BatchHandler } from './batch-handler.js'
 import { BlockingConnection } from './blocking-connection.js'
-import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js'
+import { type ResolvedConsumerOptions, resolveConsumerOptions } from './redis-options.js'
 import { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
 import { parseRead, type RawEntry, type ReadEntry, toReadEntries } from './read-entries.js'
 import { redisAddress } from './redis-address.js'

@@ -1,11 +1,11 @@
 import type { OutboxMessage, Publisher, PublishResult } from '@txbox/core'
 import { ABORTED, resolveOptions, untilAborted } from '@txbox/core/adapter'
-import { PUBLISHER_OPTIONS } from './publisher-options.js'
-import { RedisStreamWriteError } from './errors/redis-stream-write-error.js'
+import { PUBLISHER_OPTIONS } from './redis-options.js'
+import { type RedisPublishFailure, RedisPublishError } from './errors/redis-publish-error.js'
 import { streamSlot } from './hash-slot.js'
 import { planSlotCalls } from './plan-slot-calls.js'
 import type { RedisStreamsPublisherOptions } from './redis-config.js'
-import { entryFields } from './stream-entry.js'
+import { entryFields } from './redis-message.js'
 import { XADD_BATCH_SCRIPT, xaddBatchArgs } from './xadd-batch-script.js'
 
 const WHERE = 'redisStreamsPublisher'
@@ -81,10 +81,10 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
       })
 
       /** Fails these entries; `transport`: Redis was not reached, or could not run the call (see PublishResult.transport). */
-      const fail = (failed: readonly Entry[], reason: string, cause: unknown, transport: boolean): PublishResult[] =>
+      const fail = (failed: readonly Entry[], why: RedisPublishFailure, reason: string, cause: unknown, transport: boolean): PublishResult[] =>
         failed.map(({ index, stream }) => {
           const messageId = (messages[index] as OutboxMessage).messageId
-          return { ok: false, error: new RedisStreamWriteError(messageId, stream, reason, { cause }), transport }
+          return { ok: false, error: new RedisPublishError(why, messageId, stream, reason, { cause }), transport }
         })
 
       /** Runs one script call (the entries of one slot) and returns a result per entry; never rejects. */
@@ -97,13 +97,13 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
           reply = await untilAborted(sent, signal)
           scriptSent.add(slot)
         } catch (error) {
-          if (error === ABORTED) return fail(call, 'the publish was aborted before Redis confirmed it', signal.reason, true)
+          if (error === ABORTED) return fail(call, 'aborted', 'the publish was aborted before Redis confirmed it', signal.reason, true)
           const err = error instanceof Error ? error : new Error(String(error))
           const what = err.name === 'ReplyError' ? 'the batch script failed' : 'the call failed'
-          return fail(call, `${what} (${err.message})`, err, isServerUnavailable(err))
+          return fail(call, isServerUnavailable(err) ? 'unavailable' : 'refused', `${what} (${err.message})`, err, isServerUnavailable(err))
         }
         if (!Array.isArray(reply) || reply.length !== call.length) {
-          return fail(call, `Redis answered with ${Array.isArray(reply) ? reply.length : 'no'} replies for ${call.length} entries`, undefined, false)
+          return fail(call, 'unconfirmed', `Redis answered with ${Array.isArray(reply) ? reply.length : 'no'} replies for ${call.length} entries`, undefined, false)
         }
         return call.map((entry, i) => entryResult(reply[i], messages[entry.index] as OutboxMessage, entry.stream))
       }
@@ -122,7 +122,7 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
           )
           .filter((call) => call.length > 0)
         const outcomes = signal.aborted
-          ? calls.map((call) => fail(call, 'the publish was aborted before it was sent', signal.reason, true))
+          ? calls.map((call) => fail(call, 'aborted', 'the publish was aborted before it was sent', signal.reason, true))
           : await Promise.all(calls.map(write))
         calls.forEach((call, c) => {
           call.forEach((entry, i) => {
@@ -149,11 +149,11 @@ function entryResult(answer: unknown, message: OutboxMessage, stream: string): P
     // comes back per entry, and is no more the message's fault there.
     const reply = answer.slice(1)
     const transport = SERVER_UNAVAILABLE.test(reply)
-    return { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD failed (${reply})`), transport }
+    return { ok: false, error: new RedisPublishError(transport ? 'unavailable' : 'refused', message.messageId, stream, `XADD failed (${reply})`), transport }
   }
   if (typeof answer !== 'string' || answer.length === 0) {
     // Only an entry id confirms the write; anything else is unconfirmed.
-    return { ok: false, error: new RedisStreamWriteError(message.messageId, stream, `XADD returned ${JSON.stringify(answer)} instead of an entry id`) }
+    return { ok: false, error: new RedisPublishError('unconfirmed', message.messageId, stream, `XADD returned ${JSON.stringify(answer)} instead of an entry id`) }
   }
   return { ok: true }
 }
@@ -175,8 +175,8 @@ function isServerUnavailable(error: Error): boolean {
 
 const SERVER_UNAVAILABLE = /^(OOM|BUSY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS)\b/
 
-function heldBack(message: OutboxMessage): RedisStreamWriteError {
-  return new RedisStreamWriteError(message.messageId, undefined, 'not written: an earlier message of its key failed in this batch')
+function heldBack(message: OutboxMessage): RedisPublishError {
+  return new RedisPublishError('held-back', message.messageId, undefined, 'not written: an earlier message of its key failed in this batch')
 }
 
 /** The message's stream, or the error that fails this message alone (a throwing or bad `stream` function). */
@@ -185,10 +185,10 @@ function chooseStream(streamOf: StreamOf, message: OutboxMessage): string | Erro
   try {
     stream = streamOf(message)
   } catch (error) {
-    return new RedisStreamWriteError(message.messageId, undefined, `the stream function threw (${(error as Error)?.message ?? String(error)})`, { cause: error })
+    return new RedisPublishError('stream-function', message.messageId, undefined, `the stream function threw (${(error as Error)?.message ?? String(error)})`, { cause: error })
   }
   if (typeof stream !== 'string' || stream.length === 0) {
-    return new RedisStreamWriteError(message.messageId, undefined, `the stream function returned ${JSON.stringify(stream) ?? String(stream)}; it must return a non-empty stream name`)
+    return new RedisPublishError('stream-function', message.messageId, undefined, `the stream function returned ${JSON.stringify(stream) ?? String(stream)}; it must return a non-empty stream name`)
   }
   return stream
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { RedisCommandClient } from './redis-config.js'
+import type { RedisCommandClient } from './redis-client.js'
 
 /**
  * A Lua script sent by its SHA1 (EVALSHA), and in full (EVAL) only when Redis

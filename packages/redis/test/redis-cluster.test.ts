@@ -1,5 +1,5 @@
 import { createRelay, enqueueOnCommit, migrate, type OutboxMessage, type PublishResult, withTransaction } from '@txbox/core'
-import { consumeRedisStream, RedisStreamWriteError, redisStreamsPublisher } from '@txbox/redis'
+import { consumeRedisStream, RedisPublishError, redisStreamsPublisher } from '@txbox/redis'
 import { describePublisherConformance, type PublisherFixture, type ReceivedMessage, uniqueName, useTestDatabase, waitFor, waitForValue } from '@txbox/testing'
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
@@ -227,12 +227,14 @@ describe('redisStreamsPublisher on a Redis Cluster', () => {
 
     for (const i of [4, 6]) {
       const failed = results[i] as Extract<PublishResult, { ok: false }>
-      expect(failed.error).toBeInstanceOf(RedisStreamWriteError)
+      expect(failed.error).toBeInstanceOf(RedisPublishError)
+      expect(failed.error).toMatchObject({ reason: 'refused' })
       expect(failed.error.message).toContain('WRONGTYPE')
       expect(failed.transport).toBeFalsy()
     }
     for (const i of [7, 9]) {
       const held = results[i] as Extract<PublishResult, { ok: false }>
+      expect(held.error).toMatchObject({ reason: 'held-back' })
       expect(held.error.message).toContain('an earlier message of its key failed')
       expect(held.transport).toBeFalsy()
     }

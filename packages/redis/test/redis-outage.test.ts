@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { createRelay, enqueueOnCommit, migrate, type Relay, withTransaction } from '@txbox/core'
-import { RedisStreamWriteError, redisStreamsPublisher } from '@txbox/redis'
+import { RedisPublishError, redisStreamsPublisher } from '@txbox/redis'
 import { useTestDatabase, waitFor } from '@txbox/testing'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
@@ -131,7 +131,10 @@ test('while Redis is unreachable messages stay in the outbox, spend no attempts,
     signal: new AbortController().signal,
   })
   expect(direct.map((r) => r.ok)).toEqual([false, false])
-  for (const r of direct) expect(!r.ok && r.error).toBeInstanceOf(RedisStreamWriteError)
+  for (const r of direct) {
+    expect(!r.ok && r.error).toBeInstanceOf(RedisPublishError)
+    expect(!r.ok && r.error).toMatchObject({ reason: 'unavailable' })
+  }
   const during = await enqueue('during', 9)
   await waitFor(() => unreachable >= 5, { message: 'the relay tried more often than maxAttempts allows', timeoutMs: 15_000 })
   expect(failures).toBe(0)

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '@txbox/core'
-import { RedisStreamWriteError, redisStreamsPublisher } from '@txbox/redis'
+import { RedisPublishError, RedisStreamWriteError, redisStreamsPublisher } from '@txbox/redis'
 import { uniqueName } from '@txbox/testing'
 import { afterAll, describe, expect, test } from 'vitest'
 import { deleteKeys, outboxMessage, readStream, testRedis } from './redis-test-keys.js'
@@ -63,12 +63,16 @@ describe('redisStreamsPublisher', () => {
     expect(results.map((r) => r.ok)).toEqual([true, false, true, false, true])
     for (const r of [results[1], results[3]]) {
       const error = r && !r.ok ? r.error : undefined
-      expect(error).toBeInstanceOf(RedisStreamWriteError)
+      expect(error).toBeInstanceOf(RedisPublishError)
+      expect(error).toMatchObject({ reason: 'refused', messageId: batch[results.indexOf(r)]?.messageId, stream: bad })
       expect(error?.message).toContain('WRONGTYPE')
-      expect((error as RedisStreamWriteError).stream).toBe(bad)
     }
     expect((await readStream(redis, good)).map((e) => e.fields.messageId)).toEqual([batch[0], batch[2], batch[4]].map((m) => m?.messageId))
     expect(await redis.get(bad)).toBe('not a stream')
+  })
+
+  test('RedisStreamWriteError, the former name of RedisPublishError, is the same class', () => {
+    expect(RedisStreamWriteError).toBe(RedisPublishError)
   })
 
   test('maxLen trims each stream to about that many entries', async () => {

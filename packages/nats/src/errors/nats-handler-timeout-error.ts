@@ -1,21 +1,13 @@
-import { TxboxError } from '@txbox/core'
+import { HandlerTimeoutError } from '@txbox/core/adapter'
 
 /**
  * A {@link consumeNats} handler (with its `wrap`) did not settle within
- * `handlerTimeoutMs`. The handler's `signal` aborts with this error; the
- * delivery counts as failed, and a dead letter's `txbox-dead-error` header
- * carries this message when it was the last delivery.
+ * `handlerTimeoutMs` (code `NATS_HANDLER_TIMEOUT`). The handler's `signal`
+ * aborts with this error; the delivery counts as failed (delivered again, or published to the dead-letter subject, whose `txbox-dead-error` header carries this message, on its last delivery).
+ * Fields as every adapter's: `messageId`, `timeoutMs`.
  */
-export class NatsHandlerTimeoutError extends TxboxError {
-  readonly messageId: string
-  readonly timeoutMs: number
-
+export class NatsHandlerTimeoutError extends HandlerTimeoutError {
   constructor(messageId: string, timeoutMs: number) {
-    super(
-      'NATS_HANDLER_TIMEOUT',
-      `the handler did not settle within ${timeoutMs} ms (handlerTimeoutMs) for message ${messageId}; the delivery counts as failed. Raise handlerTimeoutMs if the work needs longer, or stop it when the handler's signal aborts.`,
-    )
-    this.messageId = messageId
-    this.timeoutMs = timeoutMs
+    super('NATS_HANDLER_TIMEOUT', messageId, timeoutMs)
   }
 }

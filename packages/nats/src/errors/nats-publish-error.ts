@@ -1,4 +1,4 @@
-import { TxboxError } from '@txbox/core'
+import { BrokerPublishError } from '@txbox/core/adapter'
 
 /**
  * Why JetStream did not store a message:
@@ -22,19 +22,16 @@ export type NatsPublishFailure = 'no-stream' | 'refused' | 'unavailable' | 'time
 /**
  * A message the NATS publisher could not get a PubAck for (code
  * `NATS_PUBLISH`). Reported in its PublishResult, never thrown; `cause`
- * keeps the NATS client's error when there is one.
+ * keeps the NATS client's error when there is one. Fields as every adapter's
+ * publish error: `reason`, `messageId`; and `subject`.
  */
-export class NatsPublishError extends TxboxError {
-  /** Why the message failed; stable, branch on this rather than on the text. */
-  readonly reason: NatsPublishFailure
-  readonly messageId: string
+export class NatsPublishError extends BrokerPublishError<NatsPublishFailure> {
+  declare readonly messageId: string
   /** The subject it was published to (`undefined` when choosing it failed). */
   readonly subject: string | undefined
 
   constructor(reason: NatsPublishFailure, messageId: string, subject: string | undefined, message: string, options?: { cause?: unknown }) {
-    super('NATS_PUBLISH', message, options)
-    this.reason = reason
-    this.messageId = messageId
+    super('NATS_PUBLISH', reason, messageId, message, options)
     this.subject = subject
   }
 }

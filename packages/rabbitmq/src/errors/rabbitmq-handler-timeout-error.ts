@@ -1,21 +1,13 @@
-import { TxboxError } from '@txbox/core'
+import { HandlerTimeoutError } from '@txbox/core/adapter'
 
 /**
  * A {@link consumeRabbitmq} handler (with its `wrap`) did not settle within
- * `handlerTimeoutMs`. The handler's `signal` aborts with this error; the
- * delivery counts as failed (requeued, or rejected to the dead letters on its
- * last attempt).
+ * `handlerTimeoutMs` (code `RABBITMQ_HANDLER_TIMEOUT`). The handler's `signal`
+ * aborts with this error; the delivery counts as failed (requeued, or rejected to the dead letters on its last attempt).
+ * Fields as every adapter's: `messageId`, `timeoutMs`.
  */
-export class RabbitmqHandlerTimeoutError extends TxboxError {
-  readonly messageId: string
-  readonly timeoutMs: number
-
+export class RabbitmqHandlerTimeoutError extends HandlerTimeoutError {
   constructor(messageId: string, timeoutMs: number) {
-    super(
-      'RABBITMQ_HANDLER_TIMEOUT',
-      `the handler did not settle within ${timeoutMs} ms (handlerTimeoutMs) for message ${messageId}; the delivery counts as failed. Raise handlerTimeoutMs if the work needs longer, or stop it when the handler's signal aborts.`,
-    )
-    this.messageId = messageId
-    this.timeoutMs = timeoutMs
+    super('RABBITMQ_HANDLER_TIMEOUT', messageId, timeoutMs)
   }
 }

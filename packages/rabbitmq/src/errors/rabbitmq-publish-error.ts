@@ -1,4 +1,4 @@
-import { TxboxError } from '@txbox/core'
+import { BrokerPublishError } from '@txbox/core/adapter'
 
 /**
  * Why RabbitMQ did not take a message:
@@ -21,14 +21,12 @@ export type RabbitmqPublishFailure = 'returned' | 'nacked' | 'channel-closed' | 
 /**
  * A message the RabbitMQ publisher could not get confirmed (code
  * `RABBITMQ_PUBLISH`). Reported in its PublishResult, never thrown; `cause`
- * keeps amqplib's error when there is one.
+ * keeps amqplib's error when there is one. Fields as every adapter's publish
+ * error: `reason`, `messageId` (`undefined` when the failure is the channel's
+ * or the publisher's, shared by every message in flight on it).
  */
-export class RabbitmqPublishError extends TxboxError {
-  /** Why the message failed; stable, branch on this rather than on the text. */
-  readonly reason: RabbitmqPublishFailure
-
-  constructor(reason: RabbitmqPublishFailure, message: string, options?: { cause?: unknown }) {
-    super('RABBITMQ_PUBLISH', message, options)
-    this.reason = reason
+export class RabbitmqPublishError extends BrokerPublishError<RabbitmqPublishFailure> {
+  constructor(reason: RabbitmqPublishFailure, message: string, options?: { cause?: unknown; messageId?: string }) {
+    super('RABBITMQ_PUBLISH', reason, options?.messageId, message, options)
   }
 }

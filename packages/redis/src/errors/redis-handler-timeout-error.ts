@@ -1,21 +1,13 @@
-import { TxboxError } from '@txbox/core'
+import { HandlerTimeoutError } from '@txbox/core/adapter'
 
 /**
  * A {@link consumeRedisStream} handler (with its `wrap`) did not settle within
- * `handlerTimeoutMs`. The handler's `signal` aborts with this error; the
- * delivery counts as failed, and the dead letter's `error` field carries this
- * message when it was the last delivery.
+ * `handlerTimeoutMs` (code `REDIS_HANDLER_TIMEOUT`). The handler's `signal`
+ * aborts with this error; the delivery counts as failed (the entry stays pending, or goes to the dead-letter stream, whose `error` field carries this message, on its last delivery).
+ * Fields as every adapter's: `messageId`, `timeoutMs`.
  */
-export class RedisHandlerTimeoutError extends TxboxError {
-  readonly streamId: string
-  readonly timeoutMs: number
-
-  constructor(streamId: string, timeoutMs: number) {
-    super(
-      'REDIS_HANDLER_TIMEOUT',
-      `the handler did not settle within ${timeoutMs} ms (handlerTimeoutMs) for entry ${streamId}; the delivery counts as failed. Raise handlerTimeoutMs if the work needs longer, or stop it when the handler's signal aborts.`,
-    )
-    this.streamId = streamId
-    this.timeoutMs = timeoutMs
+export class RedisHandlerTimeoutError extends HandlerTimeoutError {
+  constructor(messageId: string, timeoutMs: number) {
+    super('REDIS_HANDLER_TIMEOUT', messageId, timeoutMs)
   }
 }

@@ -1,6 +1,18 @@
 import { isUtf8 } from 'node:buffer'
 import type { OutboxMessage } from '@txbox/core'
-import type { RedisStreamMessage } from './redis-config.js'
+import type { ConsumedMessage } from '@txbox/core/adapter'
+
+/**
+ * A stream entry written by {@link redisStreamsPublisher}, decoded for a
+ * handler. `deliveries` counts the deliveries to consumers of the group, this
+ * one included.
+ */
+export interface RedisStreamMessage<T = unknown> extends ConsumedMessage<T> {
+  /** The stream the entry was read from. */
+  readonly stream: string
+  /** The entry's id in the stream (e.g. `1718000000000-0`). */
+  readonly streamId: string
+}
 
 // The field layout of an entry, shared by the publisher (which writes it) and
 // the consumer (which reads it). `key` and `headers` are left out when absent,

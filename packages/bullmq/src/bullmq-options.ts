@@ -1,6 +1,6 @@
 import { consoleLogger, type OutboxMessage } from '@txbox/core'
-import { adapt, callback, LOGGER_OPTION, type OptionDeclaration, shape, text, textOrCallback } from '@txbox/core/adapter'
-import type { ConnectionOptions, JobsOptions } from 'bullmq'
+import { adapt, callback, LOGGER_OPTION, type OptionDeclaration, PROCESS_ONCE_OPTIONS, shape, text, textOrCallback } from '@txbox/core/adapter'
+import type { ConnectionOptions, Job, JobsOptions } from './bullmq-client.js'
 import type { BullmqPublisherOptions } from './bullmq-config.js'
 
 type NameOf = (message: OutboxMessage) => string
@@ -24,3 +24,16 @@ export const PUBLISHER_OPTIONS = {
   prefix: text({ defaultText: "'bull'", description: "BullMQ's key prefix, as given to your Queues and Workers." }),
   logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings to the console)' }),
 } as const satisfies Record<keyof BullmqPublisherOptions, OptionDeclaration<any>>
+
+/** The options of {@link withProcessOnce}: processOnce's, and how to find a job's message id. */
+export const WITH_PROCESS_ONCE_OPTIONS = {
+  messageId: callback<(job: Job) => string>()({
+    expected: 'a function (job) => the stable id of its message',
+    defaultText: 'the job id',
+    description: "The stable id to record for a job (a job BullMQ numbered itself is refused).",
+  }),
+  ...PROCESS_ONCE_OPTIONS,
+} as const
+
+/** The handler argument of {@link withProcessOnce}. */
+export const HANDLER = callback()({ required: true, expected: 'an async function (job, trx, { token, signal })', description: 'The job handler.' })

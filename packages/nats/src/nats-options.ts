@@ -1,12 +1,20 @@
-import { consoleLogger, InvalidOptionError, type Logger } from '@txbox/core'
-import { adapt, callback, integer, LOGGER_OPTION, MAX_TIMER_MS, type OptionDeclaration, Rejection, resolveOptions, text } from '@txbox/core/adapter'
-import { CONNECTION_OPTION } from './connection-option.js'
+import { InvalidOptionError, type Logger } from '@txbox/core'
+import { CONSUMER_LOGGER_OPTION, callback, hasMethods, integer, MAX_TIMER_MS, type OptionDeclaration, Rejection, resolveOptions, shape, text, wrapOption } from '@txbox/core/adapter'
 import type { ConsumeNatsOptions, NatsHandler } from './nats-config.js'
 import type { NatsMessage } from './nats-message.js'
 import { subjectProblem } from './nats-subject.js'
-import type { NatsConnectionLike } from './nats-types.js'
+import type { NatsConnectionLike } from './nats-client.js'
 
 const WHERE = 'consumeNats'
+
+/** The `connection` option of the publisher and the consumer: a NATS connection as nats.js v3 makes it (recognised by the methods txbox calls). */
+export const CONNECTION_OPTION = shape<NatsConnectionLike>()({
+  type: 'NatsConnection',
+  required: true,
+  description: 'Your nats.js v3 connection; yours to close (the publisher and the consumer never close it).',
+  expected: 'a NATS connection from nats.js v3 (`await connect({ servers })` of @nats-io/transport-node)',
+  test: (value) => hasMethods(value, 'isClosed', 'request', 'getServer'),
+})
 
 /** Stream and consumer names: JetStream refuses these characters in them (they become subject tokens of its API). */
 const NAME_PROBLEM = /[\s.*>/\\]/
@@ -55,13 +63,8 @@ export const CONSUMER_OPTIONS = {
       return problem ? new Rejection(`a subject NATS can publish to (${problem})`) : value
     },
   } satisfies OptionDeclaration<string | undefined>,
-  wrap: callback<(message: NatsMessage<any>, run: () => Promise<void>) => Promise<unknown>>()({
-    expected: 'a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run)',
-    defaultText: 'none',
-    description: 'Runs around each handler call, e.g. to skip duplicates with the inbox.',
-  }),
-  // Warnings and errors (a failed handler, a dead letter, a NATS error) must not go unseen.
-  logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings and errors to the console)' }),
+  wrap: wrapOption<NatsMessage<any>>(),
+  logger: CONSUMER_LOGGER_OPTION,
 } as const satisfies Record<keyof ConsumeNatsOptions, OptionDeclaration<any>>
 
 /** The options of {@link consumeNats}, checked once, defaults filled in. */

@@ -1,10 +1,33 @@
-import { consoleLogger, InvalidOptionError, type Logger } from '@txbox/core'
-import { adapt, callback, hasMethods, integer, LOGGER_OPTION, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, shape, text } from '@txbox/core/adapter'
-import type { ConsumeRedisStreamOptions, RedisConsumerClient, RedisStreamHandler, RedisStreamMessage } from './redis-config.js'
+import { InvalidOptionError, type Logger, type OutboxMessage } from '@txbox/core'
+import { CONSUMER_LOGGER_OPTION, callback, hasMethods, integer, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, shape, text, textOrCallback, wrapOption } from '@txbox/core/adapter'
+import type { RedisConsumerClient, RedisPublisherClient } from './redis-client.js'
+import type { ConsumeRedisStreamOptions, RedisStreamHandler, RedisStreamsPublisherOptions } from './redis-config.js'
+import type { RedisStreamMessage } from './redis-message.js'
 
 const WHERE = 'consumeRedisStream'
 const DEFAULT_HANDLER_TIMEOUT_MS = 30_000
 const milliseconds = { min: 1, max: MAX_TIMER_MS, unit: 'ms', maxNote: 'about 24.8 days' } as const
+
+/** The options of {@link redisStreamsPublisher}, declared once (checked by resolveOptions, shown in docs/api.md). */
+export const PUBLISHER_OPTIONS = {
+  redis: shape<RedisPublisherClient>()({
+    type: 'ioredis Redis | Cluster',
+    required: true,
+    description: 'Your ioredis client (a Cluster for a Redis Cluster). Yours: the publisher never quits it.',
+    expected: 'an ioredis client (new Redis(url), or new Cluster(nodes) for a Redis Cluster)',
+    test: (value) => hasMethods(value, 'call'),
+  }),
+  stream: textOrCallback<(message: OutboxMessage) => string>()({
+    signature: '(message) => string',
+    defaultText: 'the topic',
+    description: 'The stream each message is appended to: a fixed name, or a function of the message.',
+  }),
+  maxLen: integer({
+    min: 1,
+    defaultText: 'no trimming',
+    description: 'Trims each stream to about this many entries (XADD … MAXLEN ~ n); it drops unread entries too.',
+  }),
+} as const satisfies Record<keyof RedisStreamsPublisherOptions, OptionDeclaration<any>>
 
 /** The options of {@link consumeRedisStream}, declared once (checked by resolveOptions, shown in docs/api.md). */
 export const CONSUMER_OPTIONS = {
@@ -34,13 +57,8 @@ export const CONSUMER_OPTIONS = {
   maxDeliveries: integer({ min: 1, default: 5, description: 'Deliveries after which a failing entry goes to the dead-letter stream.' }),
   deadLetterStream: text({ defaultText: '<stream>:dead', description: 'Where entries that keep failing (or cannot be decoded) go.' }),
   startId: text({ default: '0', description: "Where a group created by this call starts: '0' reads the entries already there, '$' only new ones." }),
-  wrap: callback<(message: RedisStreamMessage<any>, run: () => Promise<void>) => Promise<unknown>>()({
-    expected: 'a function (message, run) => Promise<void>, e.g. (m, run) => processOnce(db, m.messageId, run)',
-    defaultText: 'none',
-    description: 'Runs around each handler call, e.g. to skip duplicates with the inbox.',
-  }),
-  // Warnings and errors (a lost entry, a Redis error) must not go unseen.
-  logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings and errors to the console)' }),
+  wrap: wrapOption<RedisStreamMessage<any>>(),
+  logger: CONSUMER_LOGGER_OPTION,
 } as const satisfies Record<keyof ConsumeRedisStreamOptions, OptionDeclaration<any>>
 
 /** The options of {@link consumeRedisStream}, checked once, defaults filled in. */

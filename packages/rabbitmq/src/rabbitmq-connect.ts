@@ -1,4 +1,4 @@
-import type { AmqpConnection } from './amqp-types.js'
+import type { AmqpConnection } from './rabbitmq-client.js'
 import { type AnswerBudget, cutConnection } from './silent-connection.js'
 
 /**

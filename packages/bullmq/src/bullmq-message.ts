@@ -1,5 +1,11 @@
 import type { OutboxMessage } from '@txbox/core'
-import type { JobsOptions } from 'bullmq'
+import type { JobsOptions } from './bullmq-client.js'
+
+// The wire format: a message becomes a BullMQ job whose id is the message id
+// (a repeated add finds the job and adds none), whose name is the topic (or
+// `jobName`), whose data is the parsed payload, and whose options carry the
+// W3C trace context for BullMQ's telemetry. Workers read jobs as BullMQ gives
+// them; txbox adds no decoder.
 
 /**
  * How long finished jobs stay in Redis unless `jobOptions` says otherwise.
@@ -71,5 +77,23 @@ export function shortRetention(options: JobsOptions): string | undefined {
       if ('age' in keep && typeof keep.age === 'number' && keep.age < SAFE_RETENTION_SECONDS) return `${name}: { age: ${keep.age} } keeps a finished job under ${SAFE_RETENTION_SECONDS} s`
     }
   }
+  return undefined
+}
+
+/**
+ * Why BullMQ would refuse `id` as a custom job id, or `undefined` when it
+ * takes it. Checked per message, before anything is sent.
+ *
+ * BullMQ 6 (`Job.validateOptions`) throws on an id that `parseInt` reads back
+ * unchanged ("Custom Id cannot be integers": integer ids are the ones its
+ * counter hands out, so a custom one could collide with them) and on an id
+ * with `:` unless it has exactly two (kept for old repeatable jobs; its source
+ * marks this for a plain "no `:`" rule in the next major). We refuse every
+ * `:`: the same rule in every version, and no id that looks like a repeatable
+ * job's.
+ */
+export function jobIdProblem(id: string): string | undefined {
+  if (`${Number.parseInt(id, 10)}` === id) return 'it is an integer, and BullMQ keeps integer job ids for the ones it numbers itself'
+  if (id.includes(':')) return "it contains ':', which BullMQ refuses in custom job ids (it separates the parts of its Redis keys)"
   return undefined
 }
