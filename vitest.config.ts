@@ -17,6 +17,7 @@ export default defineConfig({
       '@txbox/nats': src('./packages/nats/src/index.ts'),
       '@txbox/prometheus': src('./packages/prometheus/src/index.ts'),
       '@txbox/dashboard': src('./packages/dashboard/src/index.ts'),
+      '@txbox/nestjs': src('./packages/nestjs/src/index.ts'),
       '@txbox/testing': src('./packages/testing/src/index.ts'),
     },
   },

@@ -27,7 +27,7 @@ function documentedNames(apiPage: string, packageName: string): string[] {
 
 describe('docs/api.md', () => {
   const apiPage = read('docs/api.md')
-  for (const name of ['core', 'redis', 'rabbitmq', 'bullmq', 'nats', 'prometheus', 'dashboard']) {
+  for (const name of ['core', 'redis', 'rabbitmq', 'bullmq', 'nats', 'prometheus', 'dashboard', 'nestjs']) {
     it(`lists every export of @txbox/${name}, and only those`, () => {
       const exported = exportedNames(read(`packages/${name}/src/index.ts`)).sort()
       const documented = documentedNames(apiPage, `@txbox/${name}`).sort()

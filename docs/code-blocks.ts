@@ -147,6 +147,7 @@ const OUR_PACKAGES: Record<string, string> = {
   '@txbox/nats': 'packages/nats/src/index.ts',
   '@txbox/prometheus': 'packages/prometheus/src/index.ts',
   '@txbox/dashboard': 'packages/dashboard/src/index.ts',
+  '@txbox/nestjs': 'packages/nestjs/src/index.ts',
 }
 const THIRD_PARTY: Record<string, string> = {
   kysely: 'packages/core',
@@ -169,6 +170,13 @@ const THIRD_PARTY: Record<string, string> = {
   '@mikro-orm/core': 'test',
   '@mikro-orm/postgresql': 'test',
   sequelize: 'test',
+  // docs/orms/nestjs.md
+  '@nestjs/common': 'packages/nestjs',
+  '@nestjs/core': 'packages/nestjs',
+  'nestjs-cls': 'packages/nestjs',
+  '@nestjs-cls/transactional': 'packages/nestjs',
+  '@nestjs-cls/transactional-adapter-typeorm': 'packages/nestjs',
+  '@nestjs-cls/transactional-adapter-prisma': 'examples/nestjs',
 }
 
 /**
@@ -221,6 +229,8 @@ export function typeCheckBlocks(root: string, blocks: readonly CodeBlock[]): Blo
       typeRoots: [join(root, 'node_modules/@types')],
       strict: true,
       noUncheckedIndexedAccess: true,
+      // Nest's decorators (docs/orms/nestjs.md) are TypeScript's legacy ones.
+      experimentalDecorators: true,
       verbatimModuleSyntax: true,
       esModuleInterop: true,
       skipLibCheck: true,

@@ -15,6 +15,7 @@ const exported: Record<string, string[]> = {
   '@txbox/nats': ['natsPublisher', 'consumeNats', 'broker', 'NatsPublishError'],
   '@txbox/prometheus': ['relayMetrics', 'relayHealth', 'monitoringHandler', 'serveRelayMonitoring'],
   '@txbox/dashboard': ['dashboardHandler', 'serveDashboard'],
+  '@txbox/nestjs': ['TxboxModule', 'OutboxService', 'TXBOX_RELAY'],
 }
 
 function load(pkg: string, how: 'import' | 'require'): string[] {

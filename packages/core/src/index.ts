@@ -6,18 +6,18 @@ export type { IsolationLevel, TransactionOptions } from './transaction/transacti
 
 export { enqueueOnCommit, type EnqueueOptions } from './outbox/enqueue-on-commit.js'
 export type { OutboxMessageInput } from './outbox/message.js'
-export type { NotifyMode } from './outbox/insert-messages.js'
+export type { NotifyMode } from './outbox/insert-statement.js'
 
 export { migrate, type MigrateOptions, type MigrateResult } from './schema/migrate.js'
 export { migrationSql } from './schema/migrations.js'
 export type { TableOptions } from './schema/table-names.js'
 
-export { createRelay, type Relay, type RelayMetrics } from './relay/create-relay.js'
+export { createRelay, type Relay } from './relay/create-relay.js'
 export type { RelayOptions } from './relay/relay-options.js'
 export type { RelayErrorSource, RelayEvents } from './relay/relay-events.js'
 export type { BackoffOptions, RetryDelay } from './relay/backoff.js'
 export type { ListenSource, ListenClient } from './relay/wake-up-listener.js'
-export type { OutboxStats } from './relay/relay-metrics.js'
+export type { OutboxStats, RelayMetrics } from './relay/relay-metrics.js'
 
 export type { Publisher, OutboxMessage, PublishResult, PublishContext } from './publisher.js'
 export { consoleLogger, type Logger, silentLogger } from './logger.js'
@@ -40,4 +40,5 @@ export type { BrokerConnection, BrokerDescriptor, BrokerFlags, BrokerOpenOptions
 
 export { retryDeadLetters, type RetryDeadLettersResult } from './dead-letters/retry-dead-letters.js'
 export { purgeDeadLetters } from './dead-letters/purge-dead-letters.js'
+export { type DeadLetter, type DeadLetterPage, type DeadLetterPageQuery, listDeadLetters } from './dead-letters/list-dead-letters.js'
 export type { DeadLetterFilter, DeadLetterRef, DeadLetterSelection } from './dead-letters/dead-letter-selection.js'

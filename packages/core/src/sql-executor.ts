@@ -26,8 +26,12 @@ export function isPgClient(value: unknown): value is PgClientLike {
   return typeof value === 'object' && value !== null && typeof (value as PgClientLike).query === 'function' && !isKysely(value)
 }
 
-/** Runs one SQL text with positional parameters. Values are always parameters, never spliced. */
-export async function runSql<R = any>(runner: SqlRunner, text: string, values: readonly unknown[] = []): Promise<{ rows: R[] }> {
+/**
+ * Runs one SQL text with positional parameters on a Kysely handle or a pg
+ * client. Values are always parameters, never spliced. The executors use it;
+ * everything else runs a statement of sql/ through runSql (sql/run-sql.ts).
+ */
+export async function runText<R = any>(runner: SqlRunner, text: string, values: readonly unknown[] = []): Promise<{ rows: R[] }> {
   if (isKysely(runner)) {
     // Without the user's plugins: a CamelCasePlugin would rename the columns
     // txbox reads (message_id → messageId) and corrupt every message.

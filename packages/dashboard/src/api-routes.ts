@@ -44,11 +44,11 @@ export async function getApi(route: string, url: URL, context: ApiContext, respo
     const before = q.get('before') ?? undefined
     if (!PAGE_SIZES.has(limit)) return badRequest(response, `limit must be one of ${[...PAGE_SIZES].join(', ')}`)
     if (before !== undefined && !/^\d{1,19}$/.test(before)) return badRequest(response, 'before must be a dead letter id')
-    sendJson(response, 200, await searchDeadLetters(db, tables, filter, { limit, ...(before === undefined ? {} : { before }) }))
+    sendJson(response, 200, await searchDeadLetters(db, context.tableOptions, filter, { limit, ...(before === undefined ? {} : { before }) }))
   } else if (route.startsWith('dead-letters/')) {
     const id = route.slice('dead-letters/'.length)
     if (!/^\d{1,19}$/.test(id)) return badRequest(response, 'not a dead letter id')
-    const detail = await readDeadLetter(db, tables, id)
+    const detail = await readDeadLetter(db, context.tableOptions, id)
     if (detail === undefined) sendJson(response, 404, { error: 'no such dead letter (retried or purged meanwhile?)' })
     else sendJson(response, 200, detail)
   } else {

@@ -120,12 +120,19 @@ export function relayMetrics(relay: Relay, options: RelayMetricsOptions = {}): R
     }
     lastCycle.set(labels, Date.now() / 1000)
   }
-  relay.on('published', onPublished)
-  relay.on('failed', onFailed)
-  relay.on('dead', onDead)
-  relay.on('error', onError)
-  relay.on('unreachable', onUnreachable)
-  relay.on('cycle', onCycle)
+  // Every listener, so that close() takes off exactly what was put on.
+  const listeners: { [E in keyof RelayEvents]?: RelayEvents[E] } = {
+    published: onPublished,
+    failed: onFailed,
+    dead: onDead,
+    error: onError,
+    unreachable: onUnreachable,
+    cycle: onCycle,
+  }
+  const each = (act: (event: keyof RelayEvents, listener: never) => unknown) => {
+    for (const [event, listener] of Object.entries(listeners)) act(event as keyof RelayEvents, listener as never)
+  }
+  each((event, listener) => relay.on(event, listener))
 
   const names = [published, failed, deadLettered, errors, claimSeconds, publishSeconds, batchSize, lastCycle, running, ...gauges].map(
     (metric) => (metric as unknown as { name: string }).name,
@@ -136,12 +143,7 @@ export function relayMetrics(relay: Relay, options: RelayMetricsOptions = {}): R
     close() {
       if (closed) return
       closed = true
-      relay.off('published', onPublished)
-      relay.off('failed', onFailed)
-      relay.off('dead', onDead)
-      relay.off('error', onError)
-      relay.off('unreachable', onUnreachable)
-      relay.off('cycle', onCycle)
+      each((event, listener) => relay.off(event, listener))
       for (const name of names) registry.removeSingleMetric(name)
     },
   }

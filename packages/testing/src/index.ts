@@ -13,7 +13,8 @@ export {
   type PublishFault,
   type RefusalRule,
 } from './fault-injecting-publisher.js'
-export { describeConsumerConformance, processOnceWrap, type ConsumerFixture, type ConsumerCapabilities, type ConformanceConsumer, type ConformanceConsumerOptions, type ConsumedMessage, type ProcessOnceSetup } from './consumer-conformance.js'
+export { describeConsumerConformance } from './consumer-conformance.js'
+export { processOnceWrap, type ConsumerFixture, type ConsumerCapabilities, type ConformanceConsumer, type ConformanceConsumerOptions, type ConsumedMessage, type ProcessOnceSetup } from './consumer-fixture.js'
 export { parsePrometheusText, sampleValue, type PrometheusSample } from './prometheus-text.js'
 export { startPgBouncer, type OwnPgBouncer } from './pgbouncer.js'
 export {

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { guardPoolClients } from '../pool-guard.js'
 import { CliError } from './cli-error.js'
 import { describeError } from './describe-error.js'
 import { redactUrl } from './redact.js'
@@ -33,7 +34,7 @@ export function databaseUrlFrom(flag: string | undefined): string {
  * database is one clear line (naming the URL without its password) rather
  * than a driver's stack trace at the first query.
  */
-export async function connectDatabase(url: string, options: { max: number }): Promise<CliDatabase> {
+export async function connectDatabase(url: string, options: { max: number; onConnectionError?: (error: Error) => void }): Promise<CliDatabase> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
@@ -45,12 +46,10 @@ export async function connectDatabase(url: string, options: { max: number }): Pr
   // An idle connection dropped by the server must not crash the process; the
   // next query reconnects (and the relay reports and retries what fails).
   pool.on('error', () => {})
-  // Nor may one in use: node-postgres emits 'error' on a checked-out client
-  // (the relay's claim transaction, held while a batch is published) with
-  // nobody listening. The query in flight fails; the relay reports and retries.
-  pool.on('connect', (client) => {
-    client.on('error', () => {})
-  })
+  // Nor may one in use (the relay's transaction, held while a batch is
+  // published): see pool-guard.ts. The query in flight fails; the relay
+  // reports and retries.
+  guardPoolClients(pool, options.onConnectionError ?? (() => {}))
   try {
     await pool.query('SELECT 1')
   } catch (error) {

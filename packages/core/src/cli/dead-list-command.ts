@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
-import { runSql } from '../sql-executor.js'
-import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
+import { listDeadLetters } from '../dead-letters/list-dead-letters.js'
+import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { withDatabase } from './database.js'
 import { errorCell } from './error-summary.js'
 import { formatTable, integerIn } from './numbers.js'
@@ -33,42 +33,11 @@ Examples:
     )
     .action(async (flags: DeadListFlags) => {
       const names = tableNamesFor(flags)
-      const { rows, total } = await withDatabase(flags.databaseUrl, async ({ db }) => {
-        const topic = flags.topic ?? null
-        const list = await runSql<{
-          id: string
-          message_id: string
-          topic: string
-          key: string | null
-          payload: string
-          headers: string | null
-          attempts: number
-          last_error: string | null
-          created_at: Date
-          dead_at: Date
-        }>(
-          db,
-          // d.id, the bigint: the output column "id" is its text, which would sort 10 before 9.
-          `SELECT d.id::text AS id, message_id, topic, key, payload::text, headers::text, attempts, last_error, created_at, dead_at
-           FROM ${names.quoted.dead} d WHERE ($1::text IS NULL OR topic = $1::text) ORDER BY d.id LIMIT $2`,
-          [topic, flags.limit],
-        )
-        const count = await runSql<{ n: string }>(db, `SELECT count(*) AS n FROM ${names.quoted.dead} WHERE ($1::text IS NULL OR topic = $1::text)`, [topic])
-        return { rows: list.rows, total: Number(count.rows[0]?.n ?? 0) }
-      })
+      const filter = flags.topic === undefined ? {} : { topic: flags.topic }
+      const { rows, total } = await withDatabase(flags.databaseUrl, ({ db }) => listDeadLetters(db, { filter, limit: flags.limit }, tableOptionsOf(names)))
       if (flags.json) {
-        const out = rows.map((r) => ({
-          id: r.id,
-          messageId: r.message_id,
-          topic: r.topic,
-          key: r.key,
-          attempts: r.attempts,
-          lastError: r.last_error,
-          createdAt: r.created_at.toISOString(),
-          deadAt: r.dead_at.toISOString(),
-          payload: JSON.parse(r.payload),
-          headers: r.headers === null ? {} : JSON.parse(r.headers),
-        }))
+        // Dates print as ISO text; the payload whole, as JSON.
+        const out = rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) }))
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
         return
       }
@@ -78,7 +47,7 @@ Examples:
       }
       const table = formatTable(
         ['MESSAGE ID', 'TOPIC', 'KEY', 'ATTEMPTS', 'DEAD AT', 'LAST ERROR'],
-        rows.map((r) => [r.message_id, r.topic, r.key ?? '-', r.attempts, r.dead_at.toISOString(), errorCell(r.last_error, r.message_id)]),
+        rows.map((r) => [r.messageId, r.topic, r.key ?? '-', r.attempts, r.deadAt.toISOString(), errorCell(r.lastError, r.messageId)]),
       )
       const footer = total > rows.length ? `\n${rows.length} of ${total} shown (raise --limit to see more)` : ''
       process.stdout.write(`${table}${footer}\n`)

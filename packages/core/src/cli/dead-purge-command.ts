@@ -4,19 +4,18 @@ import { CliError } from './cli-error.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { withDatabase } from './database.js'
 import { reportDeadOutcome } from './dead-outcome.js'
-import { deadSelection, describeSelection, missingIdProblems, type SelectionFlags } from './dead-selection.js'
+import { addSelectionOptions, deadSelection, describeSelection, missingIdProblems, type SelectionFlags } from './dead-selection.js'
 
 type DeadPurgeFlags = DatabaseFlags & SelectionFlags
 
 /** `txbox dead purge`: deletes dead letters for good (the ones `dead retry` would select). */
 export function registerDeadPurgeCommand(dead: Command): void {
-  const command = dead
-    .command('purge')
-    .description('delete dead letters for good (needs --yes)')
-    .option('--id <messageId...>', 'the dead letters with these message ids')
-    .option('--topic <topic>', 'every dead letter of this topic')
-    .option('--all', 'every dead letter')
-    .option('--yes', 'confirm the deletion')
+  const command = addSelectionOptions(
+    dead
+      .command('purge')
+      .description('delete dead letters for good (needs --yes)'),
+    { needsYes: '', yes: 'confirm the deletion' },
+  )
   addDatabaseOptions(command)
     .addHelpText(
       'after',

@@ -4,7 +4,7 @@ import { CliError } from './cli-error.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor, tableOptionsOf } from './common-options.js'
 import { withDatabase } from './database.js'
 import { listIds, reportDeadOutcome } from './dead-outcome.js'
-import { deadSelection, describeSelection, type LockedDeadLetter, missingIdProblems, type SelectionFlags } from './dead-selection.js'
+import { addSelectionOptions, deadSelection, describeSelection, type LockedDeadLetter, missingIdProblems, type SelectionFlags } from './dead-selection.js'
 
 type DeadRetryFlags = DatabaseFlags & SelectionFlags
 
@@ -16,13 +16,12 @@ type DeadRetryFlags = DatabaseFlags & SelectionFlags
  * and the command names it and exits 1.
  */
 export function registerDeadRetryCommand(dead: Command): void {
-  const command = dead
-    .command('retry')
-    .description('move dead letters back into the outbox to be published again (same message ids)')
-    .option('--id <messageId...>', 'the dead letters with these message ids')
-    .option('--topic <topic>', 'every dead letter of this topic (needs --yes)')
-    .option('--all', 'every dead letter (needs --yes)')
-    .option('--yes', 'confirm a retry by --topic or --all')
+  const command = addSelectionOptions(
+    dead
+      .command('retry')
+      .description('move dead letters back into the outbox to be published again (same message ids)'),
+    { needsYes: ' (needs --yes)', yes: 'confirm a retry by --topic or --all' },
+  )
   addDatabaseOptions(command)
     .addHelpText(
       'after',

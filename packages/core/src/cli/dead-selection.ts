@@ -1,8 +1,5 @@
-import type { Kysely, Transaction } from 'kysely'
-import { type DeadLetterRef, type DeadLetterSelection, deadLetterFilterWhere } from '../dead-letters/dead-letter-selection.js'
-import type { TableNames } from '../schema/table-names.js'
-import { runSql } from '../sql-executor.js'
-import { withTransaction } from '../transaction/with-transaction.js'
+import type { DeadLetterRef, DeadLetterSelection } from '../dead-letters/dead-letter-selection.js'
+import type { Command } from 'commander'
 import { CliError } from './cli-error.js'
 
 /** Which dead letters a `txbox dead retry|purge` command (or the dashboard) acts on. */
@@ -18,6 +15,18 @@ export interface SelectionFlags {
 /** A dead letter a command selected and holds locked until its transaction ends. */
 export type LockedDeadLetter = DeadLetterRef
 
+/**
+ * The selection flags of `dead retry` and `dead purge`: `needsYes` is said
+ * after --topic and --all (' (needs --yes)' or ''), `yes` is what --yes confirms.
+ */
+export function addSelectionOptions(command: Command, texts: { readonly needsYes: string; readonly yes: string }): Command {
+  return command
+    .option('--id <messageId...>', 'the dead letters with these message ids')
+    .option('--topic <topic>', `every dead letter of this topic${texts.needsYes}`)
+    .option('--all', `every dead letter${texts.needsYes}`)
+    .option('--yes', texts.yes)
+}
+
 /** Exactly one of --id, --topic, --all; anything else is a usage error. */
 export function deadSelection(command: string, flags: SelectionFlags): DeadSelection {
   const given = [flags.id !== undefined, flags.topic !== undefined, flags.all === true].filter(Boolean).length
@@ -27,50 +36,6 @@ export function deadSelection(command: string, flags: SelectionFlags): DeadSelec
   if (flags.id !== undefined) return { kind: 'ids', ids: [...new Set(flags.id)] }
   if (flags.topic !== undefined) return { kind: 'topic', topic: flags.topic }
   return { kind: 'all' }
-}
-
-/**
- * Runs `fn` in a READ COMMITTED transaction, whatever the server's
- * default_transaction_isolation: each statement then sees what committed
- * before it started, so a statement run after waiting for a lock sees the
- * work of the transaction it waited for. Under REPEATABLE READ or
- * SERIALIZABLE it would keep the first statement's snapshot and fail with a
- * serialization error on a row that transaction wrote (a message id it took).
- */
-export function inDeadLetterTransaction<T>(db: Kysely<any>, fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
-  return withTransaction(db, fn, { isolationLevel: 'read committed' })
-}
-
-/**
- * The one selection of `txbox dead retry` and `txbox dead purge`: locks the
- * dead letters `selection` matches now (FOR UPDATE, in id order, so that two
- * commands never deadlock on each other) and returns them. The command then
- * acts on exactly these rows, by their id: a dead letter added after this
- * statement is not part of it, and one a concurrent command deleted first is
- * skipped (FOR UPDATE waits for that command and drops rows it deleted).
- */
-export async function lockDeadLetters(trx: Transaction<any>, names: TableNames, selection: DeadSelection): Promise<LockedDeadLetter[]> {
-  const where = selectionWhere(selection)
-  const { rows } = await runSql<{ id: string; message_id: string; key: string | null }>(
-    trx,
-    // d.id, the bigint: "id" alone would be the text output column, in text order.
-    `SELECT d.id::text AS id, message_id, key FROM ${names.quoted.dead} d WHERE ${where.sql} ORDER BY d.id FOR UPDATE`,
-    where.params,
-  )
-  return rows.map((r) => ({ id: r.id, messageId: r.message_id, key: r.key }))
-}
-
-function selectionWhere(selection: DeadSelection): { sql: string; params: unknown[] } {
-  switch (selection.kind) {
-    case 'ids':
-      return { sql: 'message_id = ANY($1::text[])', params: [selection.ids] }
-    case 'topic':
-      return { sql: 'topic = $1::text', params: [selection.topic] }
-    case 'all':
-      return { sql: 'true', params: [] }
-    case 'filter':
-      return deadLetterFilterWhere(selection.filter)
-  }
 }
 
 /** Human words for the selection, for messages. */

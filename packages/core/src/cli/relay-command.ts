@@ -82,7 +82,10 @@ async function runRelay(flags: RelayFlags, given: RelayFlagOptions, otherArgs: r
   let monitoring: RelayMonitoring | undefined
   try {
     // One connection per batch in flight, one for LISTEN, one for promotions and metrics.
-    database = await connectDatabase(databaseUrl, { max: (given.concurrency ?? (RELAY_OPTIONS.concurrency.default as number)) + 2 })
+    database = await connectDatabase(databaseUrl, {
+      max: (given.concurrency ?? (RELAY_OPTIONS.concurrency.default as number)) + 2,
+      onConnectionError: (error) => logger.warn({ err: error }, 'txbox relay: a database connection ended'),
+    })
     const options: RelayOptions = { ...given, ...tableOptionsOf(names), db: database.db, publisher: broker.publisher, logger }
     if (flags.listen) options.listen = database.pool
     const relay = createRelayFromFlags(options)

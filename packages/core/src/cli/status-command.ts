@@ -1,6 +1,8 @@
 import type { Command } from 'commander'
 import type { TableNames } from '../schema/table-names.js'
-import { runSql } from '../sql-executor.js'
+import { readTopicStatus } from '../sql/cli/read-topic-status.js'
+import { runSql } from '../sql/run-sql.js'
+import type { SqlRunner } from '../sql-executor.js'
 import { addDatabaseOptions, type DatabaseFlags, tableNamesFor } from './common-options.js'
 import { withDatabase } from './database.js'
 import { errorCell } from './error-summary.js'
@@ -133,52 +135,8 @@ interface TopicRow {
   lastErrorMessageId: string | null
 }
 
-async function readTopics(db: Parameters<typeof runSql>[0], names: TableNames): Promise<TopicRow[]> {
-  // One pass over each table; the status command is for operators, not a hot path.
-  const { rows } = await runSql<{
-    topic: string
-    backlog: string
-    ready: string
-    retrying: string
-    delayed: string
-    held_back: string
-    dead: string
-    oldest_age_ms: number | null
-    last_error: string | null
-    last_error_message_id: string | null
-  }>(
-    db,
-    `WITH waiting AS (
-       SELECT topic,
-              count(*) AS backlog,
-              count(*) FILTER (WHERE attempts = 0 AND (available_at IS NULL OR available_at <= now())) AS ready,
-              count(*) FILTER (WHERE attempts > 0) AS retrying,
-              count(*) FILTER (WHERE attempts = 0 AND available_at > now() AND available_at < 'infinity') AS delayed,
-              count(*) FILTER (WHERE attempts = 0 AND available_at = 'infinity') AS held_back,
-              -- The age that says how late the relay is: of due messages only (ready or retrying), as the relay's metrics.
-              (extract(epoch FROM clock_timestamp() - min(created_at) FILTER (
-                 WHERE attempts > 0 OR available_at IS NULL OR available_at <= now() OR available_at = 'infinity'
-              )) * 1000)::float8 AS oldest_age_ms
-       FROM ${names.quoted.outbox} GROUP BY topic
-     ), dead AS (
-       SELECT topic, count(*) AS dead FROM ${names.quoted.dead} GROUP BY topic
-     ), last_error AS (
-       -- Rows keep no time of failure, but the relay writes a failed row anew
-       -- (with its error) each time: the row written last, the smallest
-       -- age(xmin), holds the most recent error.
-       SELECT DISTINCT ON (topic) topic, message_id, last_error
-       FROM ${names.quoted.outbox} WHERE last_error IS NOT NULL
-       ORDER BY topic, age(xmin), id DESC
-     )
-     SELECT coalesce(w.topic, d.topic) AS topic,
-            coalesce(w.backlog, 0) AS backlog, coalesce(w.ready, 0) AS ready,
-            coalesce(w.retrying, 0) AS retrying, coalesce(w.delayed, 0) AS delayed, coalesce(w.held_back, 0) AS held_back,
-            coalesce(d.dead, 0) AS dead, w.oldest_age_ms,
-            e.last_error, e.message_id AS last_error_message_id
-     FROM waiting w FULL JOIN dead d ON d.topic = w.topic
-     LEFT JOIN last_error e ON e.topic = w.topic
-     ORDER BY 1`,
-  )
+async function readTopics(db: SqlRunner, names: TableNames): Promise<TopicRow[]> {
+  const { rows } = await runSql(db, readTopicStatus(names))
   return rows.map((r) => ({
     status: {
       topic: r.topic,

@@ -33,22 +33,3 @@ export interface DeadLetterRef {
   readonly messageId: string
   readonly key: string | null
 }
-
-/** The SQL condition (on the dead table, aliased `d`) and its parameters, numbered from `$1`. */
-export function deadLetterFilterWhere(filter: DeadLetterFilter): { sql: string; params: unknown[] } {
-  const conditions: string[] = []
-  const params: unknown[] = []
-  const add = (condition: (n: string) => string, value: unknown) => {
-    params.push(value)
-    conditions.push(condition(`$${params.length}`))
-  }
-  if (filter.topic !== undefined) add((n) => `d.topic = ${n}::text`, filter.topic)
-  if (filter.key !== undefined) add((n) => `d.key = ${n}::text`, filter.key)
-  if (filter.errorContains !== undefined) {
-    // strpos on lower(): a literal substring, no LIKE pattern to escape.
-    add((n) => `strpos(lower(d.last_error), lower(${n}::text)) > 0`, filter.errorContains)
-  }
-  if (filter.deadFrom !== undefined) add((n) => `d.dead_at >= ${n}::timestamptz`, filter.deadFrom)
-  if (filter.deadTo !== undefined) add((n) => `d.dead_at < ${n}::timestamptz`, filter.deadTo)
-  return { sql: conditions.length === 0 ? 'true' : conditions.join(' AND '), params }
-}

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely'
-import { inDeadLetterTransaction, lockDeadLetters } from '../cli/dead-selection.js'
 import { resolveTableNames, type TableOptions } from '../schema/table-names.js'
 import { requireKysely } from '../options/database-option.js'
-import { runSql } from '../sql-executor.js'
+import { deleteDeadLetters } from '../sql/dead-letters/delete-dead-letters.js'
+import { runSql } from '../sql/run-sql.js'
 import type { DeadLetterRef, DeadLetterSelection } from './dead-letter-selection.js'
+import { inDeadLetterTransaction, lockDeadLetters } from './lock-dead-letters.js'
 import { validateDeadLetterSelection } from './validate-dead-letter-selection.js'
 
 /**
@@ -18,7 +19,7 @@ export async function purgeDeadLetters(db: Kysely<any>, selection: DeadLetterSel
   const names = resolveTableNames(options)
   return inDeadLetterTransaction(db, async (trx) => {
     const locked = await lockDeadLetters(trx, names, selection)
-    if (locked.length > 0) await runSql(trx, `DELETE FROM ${names.quoted.dead} WHERE id = ANY($1::bigint[])`, [locked.map((d) => d.id)])
+    if (locked.length > 0) await runSql(trx, deleteDeadLetters(names, { ids: locked.map((d) => d.id) }))
     return locked
   })
 }

@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely'
-import { inDeadLetterTransaction, lockDeadLetters } from '../cli/dead-selection.js'
-import { moveDeadLetters } from '../cli/move-dead-letters.js'
 import { resolveTableNames, type TableOptions } from '../schema/table-names.js'
 import { requireKysely } from '../options/database-option.js'
-import { runSql } from '../sql-executor.js'
+import { notifyRelays } from '../sql/outbox/notify-relays.js'
+import { runSql } from '../sql/run-sql.js'
 import type { DeadLetterRef, DeadLetterSelection } from './dead-letter-selection.js'
+import { inDeadLetterTransaction, lockDeadLetters } from './lock-dead-letters.js'
+import { moveDeadLetters } from './move-dead-letters.js'
 import { validateDeadLetterSelection } from './validate-dead-letter-selection.js'
 
 /** What {@link retryDeadLetters} did. */
@@ -39,7 +40,7 @@ export async function retryDeadLetters(db: Kysely<any>, selection: DeadLetterSel
     const selected = await lockDeadLetters(trx, names, selection)
     const retried = await moveDeadLetters(trx, names, selected)
     // A running relay wakes now instead of at its next poll.
-    if (retried.length > 0) await runSql(trx, 'SELECT pg_notify($1, $2)', [names.channel, ''])
+    if (retried.length > 0) await runSql(trx, notifyRelays({ channel: names.channel, payload: '' }))
     return { selected, retried }
   })
 }

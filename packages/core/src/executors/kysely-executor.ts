@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { isKysely, runSql } from '../sql-executor.js'
+import { isKysely, runText } from '../sql-executor.js'
 import type { Executor } from './executor.js'
 
 /**
@@ -16,5 +16,5 @@ export const kyselyExecutor: Executor = {
     // running, so the advice covers the caller who is inside one already.
     return 'enqueueOnCommit was given the Kysely instance (db), not a transaction, so the message would be published whether or not your data commits: pass the `trx` your callback receives, as in withTransaction(db, async (trx) => { await enqueueOnCommit(trx, message) }) or db.transaction().execute(async (trx) => { await enqueueOnCommit(trx, message) }). Already inside such a callback? Then pass its trx instead of db.'
   },
-  run: (handle, text, values) => runSql(handle as Kysely<any>, text, values),
+  run: (handle, text, values) => runText(handle as Kysely<any>, text, values),
 }

@@ -1,4 +1,4 @@
-import { isPgClient, type PgClientLike, runSql } from '../sql-executor.js'
+import { isPgClient, type PgClientLike, runText } from '../sql-executor.js'
 import type { Executor } from './executor.js'
 
 /** The part of a `pg.Pool` withTransaction uses. */
@@ -29,7 +29,7 @@ export const pgExecutor: Executor = {
     if (status === 'E') return 'enqueueOnCommit was given a node-postgres client whose transaction has failed: roll it back (ROLLBACK) and start again.'
     return undefined
   },
-  run: (handle, text, values) => runSql(handle as PgClientLike, text, values),
+  run: (handle, text, values) => runText(handle as PgClientLike, text, values),
   async transaction(poolOrClient, fn) {
     const pooled = isPgPool(poolOrClient) ? await (poolOrClient as PgPoolLike).connect() : undefined
     const client = pooled ?? (poolOrClient as PgClientLike)

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely'
-import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
 import { checkValue, resolveOptions } from '../options/resolve-options.js'
 import { resolveTableNames } from '../schema/table-names.js'
-import { runSql } from '../sql-executor.js'
+import { recordMessage } from '../sql/inbox/record-message.js'
+import { runSql } from '../sql/run-sql.js'
 import type { TransactionOptions } from '../transaction/transaction-options.js'
 import { withTransaction } from '../transaction/with-transaction.js'
 import type { ProcessOnceOptions, ProcessOnceResult } from './inbox-options.js'
@@ -63,26 +63,7 @@ export async function processOnce<DB, T>(
       // A long id goes in as its digest; a record an older version made of
       // the id itself (it fit the index) still counts.
       const id = inboxRecordId(messageId)
-      let inserted: unknown[]
-      try {
-        ;({ rows: inserted } =
-          id.legacy === null
-            ? await runSql(
-                trx,
-                `INSERT INTO ${names.quoted.inbox} (consumer, message_id) VALUES ($1, $2) ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1`,
-                [consumer, id.stored],
-              )
-            : await runSql(
-                trx,
-                `INSERT INTO ${names.quoted.inbox} (consumer, message_id)
-                 SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM ${names.quoted.inbox} WHERE consumer = $1 AND message_id = $3)
-                 ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1`,
-                [consumer, id.stored, id.legacy],
-              ))
-      } catch (error) {
-        if ((error as { code?: string }).code === '42P01') throw new SchemaNotMigratedError(names.quoted.inbox, { cause: error, tables: names })
-        throw error
-      }
+      const { rows: inserted } = await runSql(trx, recordMessage(names, { consumer, stored: id.stored, legacy: id.legacy }))
       if (inserted.length === 0) return DUPLICATE
       return { status: 'processed', result: await handler(trx) }
     },

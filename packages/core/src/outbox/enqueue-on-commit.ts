@@ -1,15 +1,15 @@
 import { InvalidMessageError } from '../errors/invalid-message-error.js'
 import { NotInTransactionError } from '../errors/not-in-transaction-error.js'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error.js'
-import { SchemaNotMigratedError } from '../errors/schema-not-migrated-error.js'
 import type { Executor } from '../executors/executor.js'
 import { pickExecutor, SUPPORTED_HANDLES } from '../executors/pick-executor.js'
 import type { OptionDeclaration } from '../options/option-declaration.js'
 import { integer, oneOf } from '../options/option-kinds.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import { resolveTableNames, TABLE_OPTIONS, type TableOptions } from '../schema/table-names.js'
+import { runSqlThrough } from '../sql/run-sql.js'
 import { findScope, type TransactionScope } from '../transaction/transaction-scope.js'
-import { insertMessages, type NotifyMode } from './insert-messages.js'
+import { insertStatement, type NotifyMode } from './insert-statement.js'
 import type { OutboxMessageInput, ValidatedMessage } from './message.js'
 import { validateMessage } from './validate-message.js'
 import { signalRelays } from './wake-up-signal.js'
@@ -64,7 +64,6 @@ export const ENQUEUE_OPTIONS = {
  */
 const MAX_CALL_BYTES = 128 * 1024 * 1024
 const MAX_BATCH = 10_000
-const UNDEFINED_TABLE = '42P01'
 
 /**
  * Records one message, or many in one statement, in the caller's transaction,
@@ -116,13 +115,7 @@ export async function enqueueOnCommit(
   if (validated.length === 0) return []
 
   const inTransactionNotify = notify === 'in-transaction'
-  const { text, values } = insertMessages(names, validated, inTransactionNotify)
-  try {
-    await runner.executor.run(runner.handle, text, values)
-  } catch (error) {
-    if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new SchemaNotMigratedError(names.quoted.outbox, { cause: error, tables: names })
-    throw error
-  }
+  await runSqlThrough(runner.executor, runner.handle, insertStatement(names, validated, inTransactionNotify))
   if (notify === 'after-commit' && runner.scope) {
     const scope = runner.scope.root
     const onceKey = `notify:${names.channel}`

@@ -1,4 +1,6 @@
 import type { Executor } from '../executors/executor.js'
+import { notifyRelays } from '../sql/outbox/notify-relays.js'
+import { runSqlThrough } from '../sql/run-sql.js'
 
 /**
  * The signal that wakes relays after a commit: a NOTIFY sent on the pool, after
@@ -48,7 +50,7 @@ export function signalRelays(db: object, executor: Executor, channel: string): v
 
 function send(db: object, executor: Executor, channel: string, state: ChannelState): void {
   state.lastSentAt = Date.now()
-  executor.run(db, `SELECT pg_notify($1::text, '')`, [channel]).catch(() => {
+  runSqlThrough(executor, db, notifyRelays({ channel, payload: '' })).catch(() => {
     // Only latency depends on this signal: the relays' polling delivers anyway.
   })
 }

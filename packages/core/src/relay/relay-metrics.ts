@@ -1,6 +1,7 @@
 import type { TableNames } from '../schema/table-names.js'
-import { LANE_COUNT } from '../schema/migrations.js'
-import { runSql, type SqlRunner } from '../sql-executor.js'
+import { runSql } from '../sql/run-sql.js'
+import { readOutboxStats as readOutboxStatsStatement } from '../sql/relay/read-outbox-stats.js'
+import type { SqlRunner } from '../sql-executor.js'
 
 /** A snapshot of the outbox, as {@link Relay.metrics} reports it. */
 export interface OutboxStats {
@@ -16,20 +17,23 @@ export interface OutboxStats {
   readonly dead: number
 }
 
+/** Counters since the relay was created, plus a snapshot of the outbox. */
+export interface RelayMetrics extends OutboxStats {
+  /** Messages the broker confirmed. */
+  readonly published: number
+  /** Failed attempts that will be retried. */
+  readonly failed: number
+  /** Messages moved to the dead letters. */
+  readonly deadLettered: number
+  /** Batches taken that held at least one message. */
+  readonly batches: number
+}
+
+/** The relay's own counters, as it updates them. */
+export type RelayCounters = { -readonly [K in Exclude<keyof RelayMetrics, keyof OutboxStats>]: number }
+
 export async function readOutboxStats(db: SqlRunner, names: TableNames): Promise<OutboxStats> {
-  const { rows } = await runSql<{ backlog: string; oldest_age_ms: number | null; dead: string }>(
-    db,
-    `SELECT (SELECT count(*) FROM ${names.quoted.outbox}) AS backlog,
-            (SELECT (extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::float8 FROM (
-               -- the head of each lane, through the (lane, id) index, and the retrying rows
-               SELECT (SELECT o.created_at FROM ${names.quoted.outbox} o
-                       WHERE o.lane = l.lane AND o.available_at IS NULL ORDER BY o.lane, o.id LIMIT 1) AS created_at
-               FROM generate_series(0, ${LANE_COUNT - 1}) AS l(lane)
-               UNION ALL
-               SELECT o.created_at FROM ${names.quoted.outbox} o WHERE o.attempts > 0
-             ) heads) AS oldest_age_ms,
-            (SELECT count(*) FROM ${names.quoted.dead}) AS dead`,
-  )
+  const { rows } = await runSql(db, readOutboxStatsStatement(names))
   const row = rows[0]
   return {
     backlog: Number(row?.backlog ?? 0),

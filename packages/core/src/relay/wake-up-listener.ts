@@ -1,4 +1,6 @@
 import type { Logger } from '../logger.js'
+import { listenChannel } from '../sql/relay/listen-channel.js'
+import { unlistenChannel } from '../sql/relay/unlisten-channel.js'
 
 /** The part of a pg client the listener uses. */
 export interface ListenClient {
@@ -19,33 +21,8 @@ export interface ListenClient {
  */
 export interface ListenSource {
   connect(): Promise<ListenClient>
-  /** A pg.Pool's event API: used to guard its clients (see guardPoolClients). */
+  /** A pg.Pool's event API: used to guard its clients (see pool-guard.ts). */
   on?(event: 'connect' | 'acquire', listener: (client: ListenClient) => void): unknown
-}
-
-const guardedPools = new WeakSet<object>()
-
-/**
- * node-postgres emits 'error' on a client when the server ends its
- * connection, and a pg.Pool listens for it only while the client is idle. A
- * client checked out for the relay's transaction (held open while a batch is
- * published) has no listener then, so a terminated backend would crash the
- * process with an uncaught 'error'. This adds a listener to every client of
- * the pool when it is checked out ('acquire', which also covers the clients
- * the pool had before the relay was created); the query in flight still
- * fails, and the relay reports that and retries.
- */
-export function guardPoolClients(pool: ListenSource, onError: (error: Error) => void): void {
-  if (typeof pool.on !== 'function' || guardedPools.has(pool)) return
-  guardedPools.add(pool)
-  const guarded = new WeakSet<object>()
-  const guard = (client: ListenClient) => {
-    if (guarded.has(client)) return
-    guarded.add(client)
-    client.on('error', onError)
-  }
-  pool.on('connect', guard)
-  pool.on('acquire', guard)
 }
 
 /**
@@ -107,7 +84,7 @@ export class WakeUpListener {
         this.onSignal()
       })
       client.on('error', (error) => this.lost(client as ListenClient, error))
-      await client.query(`LISTEN "${this.channel}"`)
+      await client.query(listenChannel(this.channel).text)
       if (this.stopped) {
         dispose(client)
         return
@@ -183,7 +160,7 @@ export class WakeUpListener {
     this.client = undefined
     if (client) {
       try {
-        await client.query(`UNLISTEN "${this.channel}"`)
+        await client.query(unlistenChannel(this.channel).text)
       } catch {
         // The connection is being discarded anyway.
       }

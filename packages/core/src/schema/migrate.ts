@@ -2,8 +2,14 @@ import type { Kysely } from 'kysely'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { requireKysely } from '../options/database-option.js'
 import { resolveOptions } from '../options/resolve-options.js'
-import { runSql, type SqlRunner } from '../sql-executor.js'
-import { adoptLegacyVersions, type LedgerState, ledgerSql, readLedger, recordVersion } from './migration-ledger.js'
+import { adoptLegacyVersions } from '../sql/schema/adopt-legacy-versions.js'
+import { createSchema } from '../sql/schema/create-schema.js'
+import { lockMigrations } from '../sql/schema/lock-migrations.js'
+import { recordVersion } from '../sql/schema/record-version.js'
+import { runSql } from '../sql/run-sql.js'
+import { fixedStatement } from '../sql/statement.js'
+import type { SqlRunner } from '../sql-executor.js'
+import { type LedgerState, ledgerSql, readLedger } from './migration-ledger.js'
 import { migrations } from './migrations.js'
 import { resolveTableNames, TABLE_OPTIONS, type TableNames, type TableOptions } from './table-names.js'
 
@@ -44,16 +50,16 @@ export async function migrate(db: Kysely<any>, options: MigrateOptions = {}): Pr
     // race on CREATE SCHEMA / CREATE TABLE IF NOT EXISTS (a unique violation
     // in PostgreSQL's catalog) and on the shared ledger. Then the outbox's
     // lock, the one earlier releases took, to wait for one still running.
-    await runSql(trx, 'SELECT pg_advisory_xact_lock($1, 0)', [names.locks.migrateSchema])
-    await runSql(trx, 'SELECT pg_advisory_xact_lock($1, 0)', [names.locks.migrate])
-    await runSql(trx, `CREATE SCHEMA IF NOT EXISTS ${names.quoted.schema}`)
-    await runSql(trx, ledgerSql(names))
+    await runSql(trx, lockMigrations(names, { lockSpace: names.locks.migrateSchema }))
+    await runSql(trx, lockMigrations(names, { lockSpace: names.locks.migrate }))
+    await runSql(trx, createSchema(names))
+    await runSql(trx, fixedStatement(ledgerSql(names)))
     const from = await versionOf(trx, names, await readLedger(trx, names))
     const applied: number[] = []
     for (const migration of migrations) {
       if (migration.version <= from) continue
-      await runSql(trx, migration.sql(names))
-      await recordVersion(trx, names, migration.version, migration.name)
+      await runSql(trx, fixedStatement(migration.sql(names)))
+      await runSql(trx, recordVersion(names, { version: migration.version, name: migration.name }))
       applied.push(migration.version)
     }
     return { from, to: applied.at(-1) ?? from, applied }
@@ -68,7 +74,7 @@ async function versionOf(trx: SqlRunner, names: TableNames, ledger: LedgerState)
     // An earlier release recorded versions per schema and migrated only the
     // first table set it was called with: a set whose tables all exist is that
     // one (or one made from the SQL files of that release, version 1 as well).
-    await adoptLegacyVersions(trx, names)
+    await runSql(trx, adoptLegacyVersions(names))
     return ledger.legacyVersion
   }
   if (!ledger.outboxExists && ledger.deadExists) throw sharedDeadTable(names)

@@ -1,4 +1,6 @@
-import { runSql, type SqlRunner } from '../sql-executor.js'
+import { readLedger as readLedgerStatement } from '../sql/schema/read-ledger.js'
+import { runSql } from '../sql/run-sql.js'
+import type { SqlRunner } from '../sql-executor.js'
 import { LEDGER_INDEX, type TableNames } from './table-names.js'
 
 /**
@@ -50,16 +52,7 @@ export interface LedgerState {
 }
 
 export async function readLedger(trx: SqlRunner, names: TableNames): Promise<LedgerState> {
-  const { rows } = await runSql<{ version: number | null; legacy: number | null; outbox: boolean; dead: boolean; inbox: boolean }>(
-    trx,
-    `SELECT max(version) FILTER (WHERE outbox_table = $1 AND dead_table = $2 AND inbox_table = $3) AS version,
-            max(version) FILTER (WHERE outbox_table IS NULL) AS legacy,
-            to_regclass($4) IS NOT NULL AS outbox,
-            to_regclass($5) IS NOT NULL AS dead,
-            to_regclass($6) IS NOT NULL AS inbox
-     FROM ${names.quoted.migrations}`,
-    [names.outboxTable, names.deadTable, names.inboxTable, names.quoted.outbox, names.quoted.dead, names.quoted.inbox],
-  )
+  const { rows } = await runSql(trx, readLedgerStatement(names))
   const row = rows[0]
   return {
     version: row?.version ?? null,
@@ -68,25 +61,4 @@ export async function readLedger(trx: SqlRunner, names: TableNames): Promise<Led
     deadExists: row?.dead === true,
     inboxExists: row?.inbox === true,
   }
-}
-
-/** Records that `version` was applied to the table set of `names`. */
-export async function recordVersion(trx: SqlRunner, names: TableNames, version: number, name: string): Promise<void> {
-  await runSql(
-    trx,
-    `INSERT INTO ${names.quoted.migrations} (version, name, outbox_table, dead_table, inbox_table) VALUES ($1, $2, $3, $4, $5)`,
-    [version, name, names.outboxTable, names.deadTable, names.inboxTable],
-  )
-}
-
-/** Gives the table set of `names` the versions of the legacy rows (it is the set they were written for). */
-export async function adoptLegacyVersions(trx: SqlRunner, names: TableNames): Promise<void> {
-  await runSql(
-    trx,
-    `INSERT INTO ${names.quoted.migrations} (version, name, applied_at, outbox_table, dead_table, inbox_table)
-     SELECT DISTINCT ON (version) version, name, applied_at, $1, $2, $3 FROM ${names.quoted.migrations}
-     WHERE outbox_table IS NULL ORDER BY version, applied_at
-     ON CONFLICT DO NOTHING`,
-    [names.outboxTable, names.deadTable, names.inboxTable],
-  )
 }

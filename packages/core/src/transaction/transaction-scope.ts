@@ -26,7 +26,6 @@ export class TransactionScope {
   /** Runs SQL on `db` and `trx`. */
   readonly executor: Executor
   readonly parent: TransactionScope | undefined
-  readonly depth: number
   /** False once this scope committed, rolled back or was released. */
   active = true
   /** Where errors thrown by hooks go (set on the top-level scope). */
@@ -43,7 +42,6 @@ export class TransactionScope {
     this.executor = executor
     this.parent = parent
     this.root = parent?.root ?? this
-    this.depth = parent ? parent.depth + 1 : 0
   }
 
   nextSavepointName(): string {

@@ -2,7 +2,7 @@ import { createRelay, migrate } from '@txbox/core'
 import { recordingPublisher, separatePool, useTestDatabase, waitFor } from '@txbox/testing'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { claimBatchParams, claimBatchSql } from '../../src/relay/claim-batch.js'
+import { deleteBatch } from '../../src/sql/relay/delete-batch.js'
 import { resolveTableNames } from '../../src/schema/table-names.js'
 
 // A key whose head keeps failing holds back its own messages and nothing
@@ -25,14 +25,15 @@ afterAll(async () => {
 /** The largest number of rows one step of the claim read and threw away, from EXPLAIN ANALYZE. */
 async function rowsPassedOverByClaim(): Promise<{ removed: number; seqScan: boolean }> {
   const names = resolveTableNames(opts())
-  const options = { batchSize: 500, perLane: 500, lanesPerClaim: 64, blockKeyOnFailure: true, idleTimeoutMs: 60_000, statementTimeoutMs: 60_000 }
+  const params = { laneLockSpace: names.locks.lanes, batchSize: 500, perLane: 500, lanesPerClaim: 64, idleTimeout: '60000ms', statementTimeout: '60000ms' }
   let worst = { removed: 0, seqScan: false }
   // The relay's statement with the relay's parameters, rolled back.
   const client = await t.client()
   try {
     await client.query('BEGIN')
     for (let rotation = 0; rotation < 64; rotation += 8) {
-      const { rows } = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${claimBatchSql(names, true)}`, claimBatchParams(names, options, rotation))
+      const claim = deleteBatch(names, true, { ...params, rotation })
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${claim.text}`, [...claim.values])
       const text = rows.map((r) => r['QUERY PLAN']).join('\n')
       const removed = Math.max(0, ...[...text.matchAll(/Rows Removed by Filter: (\d+)/g)].map((m) => Number(m[1])))
       worst = { removed: Math.max(worst.removed, removed), seqScan: worst.seqScan || /Seq Scan on outbox/.test(text) }

@@ -1,28 +1,16 @@
-import type { DeadLetterFilter } from '@txbox/core'
-import { type Kysely, type RawBuilder, sql } from 'kysely'
+import { type DeadLetter, type DeadLetterFilter, listDeadLetters, type TableOptions } from '@txbox/core'
+import { type Kysely, sql } from 'kysely'
 import type { OutboxTables } from './outbox-tables.js'
 import { OWN_STATEMENT_MARK } from './relay-sessions.js'
 
-/** A dead letter as the list shows it: its payload cut short. */
-export interface DeadLetterRow {
-  /** The dead table's id: unique, and the paging cursor. */
-  readonly id: string
-  readonly messageId: string
-  readonly topic: string
-  readonly key: string | null
-  readonly attempts: number
-  readonly lastError: string | null
-  readonly createdAt: string
-  readonly deadAt: string
-  /** The payload's JSON text, at most {@link PREVIEW_CHARS} characters. */
-  readonly payloadPreview: string
-}
+/** The core's DeadLetter as the API sends it: its times as ISO text. */
+type SentDeadLetter = Omit<DeadLetter, 'createdAt' | 'deadAt'> & { readonly createdAt: string; readonly deadAt: string }
 
-/** A dead letter with everything: payload and headers whole. */
-export interface DeadLetterDetail extends Omit<DeadLetterRow, 'payloadPreview'> {
-  readonly payload: unknown
-  readonly headers: Record<string, string>
-}
+/** A dead letter as the list shows it: its payload cut short (at most {@link PREVIEW_CHARS} characters of JSON text). */
+export type DeadLetterRow = Omit<SentDeadLetter, 'payload' | 'headers'> & { readonly payloadPreview: string }
+
+/** A dead letter with everything: payload (parsed) and headers whole. */
+export type DeadLetterDetail = Omit<SentDeadLetter, 'payload'> & { readonly payload: unknown }
 
 /** One page of a search, newest first. */
 export interface DeadLetterPage {
@@ -39,64 +27,30 @@ const PREVIEW_CHARS = 160
 export const COUNT_CAP = 100_000
 
 /**
- * The filter as SQL, meaning exactly what the core's DeadLetterFilter means
- * to retryDeadLetters and purgeDeadLetters (a test checks that "all
- * matching" acts on the rows the search shows).
- */
-function filterWhere(filter: DeadLetterFilter): RawBuilder<unknown> {
-  const conditions: RawBuilder<unknown>[] = []
-  if (filter.topic !== undefined) conditions.push(sql`d.topic = ${filter.topic}::text`)
-  if (filter.key !== undefined) conditions.push(sql`d.key = ${filter.key}::text`)
-  if (filter.errorContains !== undefined) conditions.push(sql`strpos(lower(d.last_error), lower(${filter.errorContains}::text)) > 0`)
-  if (filter.deadFrom !== undefined) conditions.push(sql`d.dead_at >= ${filter.deadFrom}::timestamptz`)
-  if (filter.deadTo !== undefined) conditions.push(sql`d.dead_at < ${filter.deadTo}::timestamptz`)
-  return conditions.length === 0 ? sql`true` : sql.join(conditions, sql` AND `)
-}
-
-/**
  * A page of dead letters matching `filter`, newest first, after the cursor
- * `before`: a keyset page walks the primary key backwards (or the
- * (topic, id) index for a topic), so a page costs the same at row 10 and at
- * row 10 000, unlike OFFSET.
+ * `before`: the core's listDeadLetters, the listing `txbox dead list` runs
+ * too, so the filter means exactly what it means to retryDeadLetters and
+ * purgeDeadLetters (a test checks that "all matching" acts on the rows the
+ * search shows).
  */
 export async function searchDeadLetters(
   db: Kysely<any>,
-  tables: OutboxTables,
+  tables: TableOptions,
   filter: DeadLetterFilter,
   page: { before?: string; limit: number },
 ): Promise<DeadLetterPage> {
-  const where = filterWhere(filter)
-  const cursor = page.before === undefined ? sql`true` : sql`d.id < ${page.before}::bigint`
-  const { rows } = await sql<{
-    id: string
-    message_id: string
-    topic: string
-    key: string | null
-    attempts: number
-    last_error: string | null
-    created_at: Date
-    dead_at: Date
-    payload_preview: string
-  }>`${sql.raw(OWN_STATEMENT_MARK)}
-    SELECT d.id::text AS id, d.message_id, d.topic, d.key, d.attempts, d.last_error, d.created_at, d.dead_at,
-           left(d.payload::text, ${PREVIEW_CHARS}) AS payload_preview
-    FROM ${tables.dead} d WHERE ${where} AND ${cursor}
-    ORDER BY d.id DESC LIMIT ${page.limit + 1}`.execute(db)
-  const { rows: counted } = await sql<{ n: string }>`${sql.raw(OWN_STATEMENT_MARK)}
-    SELECT count(*) AS n FROM (SELECT 1 FROM ${tables.dead} d WHERE ${where} LIMIT ${COUNT_CAP}) m`.execute(db)
+  const { rows, total } = await listDeadLetters(
+    db,
+    { filter, newestFirst: true, limit: page.limit + 1, previewChars: PREVIEW_CHARS, countUpTo: COUNT_CAP, ...(page.before === undefined ? {} : { after: page.before }) },
+    tables,
+  )
   const shown = rows.slice(0, page.limit)
-  const total = Number(counted[0]?.n ?? 0)
   return {
-    rows: shown.map((r) => ({
-      id: r.id,
-      messageId: r.message_id,
-      topic: r.topic,
-      key: r.key,
-      attempts: r.attempts,
-      lastError: r.last_error,
-      createdAt: r.created_at.toISOString(),
-      deadAt: r.dead_at.toISOString(),
-      payloadPreview: r.payload_preview,
+    rows: shown.map(({ payload, headers: _headers, createdAt, deadAt, ...row }) => ({
+      ...row,
+      createdAt: createdAt.toISOString(),
+      deadAt: deadAt.toISOString(),
+      payloadPreview: payload,
     })),
     next: rows.length > page.limit ? (shown[shown.length - 1]?.id ?? null) : null,
     total,
@@ -105,35 +59,13 @@ export async function searchDeadLetters(
 }
 
 /** One dead letter, whole; undefined when it is gone (retried or purged). */
-export async function readDeadLetter(db: Kysely<any>, tables: OutboxTables, id: string): Promise<DeadLetterDetail | undefined> {
-  const { rows } = await sql<{
-    id: string
-    message_id: string
-    topic: string
-    key: string | null
-    attempts: number
-    last_error: string | null
-    created_at: Date
-    dead_at: Date
-    payload: string
-    headers: string | null
-  }>`${sql.raw(OWN_STATEMENT_MARK)}
-    SELECT d.id::text AS id, d.message_id, d.topic, d.key, d.attempts, d.last_error, d.created_at, d.dead_at, d.payload::text AS payload, d.headers::text AS headers
-    FROM ${tables.dead} d WHERE d.id = ${id}::bigint`.execute(db)
-  const r = rows[0]
-  if (r === undefined) return undefined
-  return {
-    id: r.id,
-    messageId: r.message_id,
-    topic: r.topic,
-    key: r.key,
-    attempts: r.attempts,
-    lastError: r.last_error,
-    createdAt: r.created_at.toISOString(),
-    deadAt: r.dead_at.toISOString(),
-    payload: JSON.parse(r.payload),
-    headers: r.headers === null ? {} : JSON.parse(r.headers),
-  }
+export async function readDeadLetter(db: Kysely<any>, tables: TableOptions, id: string): Promise<DeadLetterDetail | undefined> {
+  if (BigInt(id) < 1n) return undefined // ids start at 1
+  // The first dead letter after id − 1 in id order: this one, if it is still there.
+  const { rows } = await listDeadLetters(db, { after: (BigInt(id) - 1n).toString(), limit: 1, countUpTo: 1 }, tables)
+  const found = rows[0]
+  if (found === undefined || found.id !== id) return undefined
+  return { ...found, createdAt: found.createdAt.toISOString(), deadAt: found.deadAt.toISOString(), payload: JSON.parse(found.payload) }
 }
 
 /** Dead letters per topic and minute over the last `minutes`, from dead_at: the chart's history, exact from the start. */

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { OutboxTables } from './outbox-tables.js'
 
-/** Starts every statement of the dashboard, so that it does not see its own sessions as a relay's. */
+/** Starts the statements the dashboard writes itself, so that it does not see its own sessions as a relay's (the dead-letter listing is the core's listDeadLetters, a SELECT, which the relay test passes over anyway). */
 export const OWN_STATEMENT_MARK = '/* txbox-dashboard */'
 
 /** A client of the database that works the outbox as a relay does, as pg_stat_activity shows it. */

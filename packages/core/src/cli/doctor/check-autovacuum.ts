@@ -1,4 +1,5 @@
-import { runSql } from '../../sql-executor.js'
+import { readVacuumState } from '../../sql/cli/doctor/read-vacuum-state.js'
+import { runSql } from '../../sql/run-sql.js'
 import { type DoctorContext, type Finding, finding } from './finding.js'
 
 /** The table settings `migrate` gives the outbox: vacuum after a fixed number of changed rows, unthrottled. */
@@ -12,25 +13,9 @@ const QUEUE_SETTINGS: Readonly<Record<string, string>> = {
 /** Dead rows past which a table without autovacuum needs a VACUUM soon. */
 const DEAD_ROWS_LIMIT = 10_000
 
-interface TableState {
-  autovacuum: string
-  track_counts: string
-  reloptions: string[] | null
-  n_live_tup: string | null
-  n_dead_tup: string | null
-  last_vacuum_at: Date | null
-}
-
 /** Autovacuum of the server and of the outbox table: deleted rows must be vacuumed for claims to stay fast. */
 export async function checkAutovacuum({ db, names }: DoctorContext): Promise<Finding[]> {
-  const { rows } = await runSql<TableState>(
-    db,
-    `SELECT current_setting('autovacuum') AS autovacuum, current_setting('track_counts') AS track_counts,
-            c.reloptions, s.n_live_tup, s.n_dead_tup, greatest(s.last_autovacuum, s.last_vacuum) AS last_vacuum_at
-     FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-     WHERE c.oid = to_regclass($1)`,
-    [names.quoted.outbox],
-  )
+  const { rows } = await runSql(db, readVacuumState(names))
   const row = rows[0]
   if (!row) return [finding('autovacuum', 'skipped', `no table ${names.quoted.outbox}`, 'run `txbox migrate`, then `txbox doctor` again')]
   const options = Object.fromEntries((row.reloptions ?? []).map((o) => o.split('=') as [string, string]))

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { notifyRelays } from '../../sql/outbox/notify-relays.js'
+import { listenChannel } from '../../sql/relay/listen-channel.js'
+import { runSql } from '../../sql/run-sql.js'
 import { type DoctorContext, type Finding, finding } from './finding.js'
 
 /**
@@ -20,8 +23,8 @@ export async function checkListen({ pool, listenTimeoutMs }: DoctorContext): Pro
       })
       timer = setTimeout(() => resolve(false), listenTimeoutMs)
     })
-    await listener.query(`LISTEN "${channel}"`)
-    await pool.query('SELECT pg_notify($1, $2)', [channel, payload])
+    await listener.query(listenChannel(channel).text)
+    await runSql(pool, notifyRelays({ channel, payload }))
     if (await heard) {
       return [finding('listen', 'ok', `a NOTIFY reached LISTEN in ${Math.round(performance.now() - started)} ms: relays wake up at once`)]
     }

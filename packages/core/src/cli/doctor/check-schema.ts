@@ -1,13 +1,14 @@
 import { readLedger } from '../../schema/migration-ledger.js'
 import { migrations } from '../../schema/migrations.js'
-import { runSql } from '../../sql-executor.js'
+import { runSql } from '../../sql/run-sql.js'
+import { ledgerExists } from '../../sql/schema/ledger-exists.js'
 import { type DoctorContext, type Finding, finding } from './finding.js'
 
 const LATEST = migrations.at(-1)?.version ?? 0
 
 /** Schema version and pending migrations of the outbox's table set. */
 export async function checkSchema({ db, names }: DoctorContext): Promise<Finding[]> {
-  const { rows } = await runSql<{ ledger: boolean }>(db, 'SELECT to_regclass($1) IS NOT NULL AS ledger', [names.quoted.migrations])
+  const { rows } = await runSql(db, ledgerExists(names))
   if (rows[0]?.ledger !== true) {
     return [finding('schema', 'problem', `the txbox tables are not in schema "${names.schema}" (no ${names.quoted.migrations})`, 'run `txbox migrate` (or apply the SQL of `txbox migrate --print-sql`)')]
   }

@@ -1,11 +1,6 @@
-import { runSql } from '../../sql-executor.js'
+import { readTimeoutSettings } from '../../sql/cli/doctor/read-timeout-settings.js'
+import { runSql } from '../../sql/run-sql.js'
 import { type DoctorContext, type Finding, finding } from './finding.js'
-
-interface Setting {
-  name: string
-  setting: string
-  source: string
-}
 
 /**
  * Server timeouts against the relay's publishTimeout: the relay holds its
@@ -16,11 +11,7 @@ interface Setting {
  * set, so a shorter one ends its transactions: a problem.
  */
 export async function checkTimeouts({ db, publishTimeoutMs }: DoctorContext): Promise<Finding[]> {
-  const { rows } = await runSql<Setting>(
-    db,
-    `SELECT name, setting, source FROM pg_settings
-     WHERE name IN ('idle_in_transaction_session_timeout', 'statement_timeout', 'transaction_timeout') ORDER BY name`,
-  )
+  const { rows } = await runSql(db, readTimeoutSettings())
   const findings: Finding[] = []
   for (const { name, setting, source } of rows) {
     const ms = Number(setting)

@@ -1,29 +1,8 @@
-import { runSql } from '../../sql-executor.js'
+import { findLongTransactions } from '../../sql/cli/doctor/find-long-transactions.js'
+import { findOldPreparedTransactions } from '../../sql/cli/doctor/find-old-prepared-transactions.js'
+import { findSlotsHoldingXmin } from '../../sql/cli/doctor/find-slots-holding-xmin.js'
+import { runSql } from '../../sql/run-sql.js'
 import { type DoctorContext, type Finding, finding } from './finding.js'
-
-interface PinningSession {
-  pid: number
-  usename: string | null
-  application_name: string
-  client_addr: string | null
-  state: string | null
-  open_ms: number
-  xmin_age: number | null
-  query: string | null
-}
-
-interface PinningSlot {
-  slot_name: string
-  slot_type: string
-  active: boolean
-  xmin_age: number
-}
-
-interface PinningPrepared {
-  gid: string
-  owner: string
-  open_ms: number
-}
 
 /**
  * What holds the xmin horizon back: VACUUM cannot remove the rows the relay
@@ -33,26 +12,10 @@ interface PinningPrepared {
  */
 export async function checkXminHorizon({ db, maxTransactionAgeMs }: DoctorContext): Promise<Finding[]> {
   // Only this database's sessions hold back the horizon of its tables.
-  const sessions = await runSql<PinningSession>(
-    db,
-    `SELECT pid, usename, application_name, client_addr::text, state,
-            (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS open_ms,
-            greatest(age(backend_xmin), age(backend_xid)) AS xmin_age, left(query, 200) AS query
-     FROM pg_stat_activity
-     WHERE datname = current_database() AND pid <> pg_backend_pid()
-       AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)
-       AND xact_start < clock_timestamp() - make_interval(secs => $1::float8 / 1000)
-     ORDER BY xact_start`,
-    [maxTransactionAgeMs],
-  )
-  const prepared = await runSql<PinningPrepared>(
-    db,
-    `SELECT gid, owner, (extract(epoch FROM clock_timestamp() - prepared) * 1000)::float8 AS open_ms
-     FROM pg_prepared_xacts WHERE database = current_database() AND prepared < clock_timestamp() - make_interval(secs => $1::float8 / 1000)`,
-    [maxTransactionAgeMs],
-  )
+  const sessions = await runSql(db, findLongTransactions({ maxAgeMs: maxTransactionAgeMs }))
+  const prepared = await runSql(db, findOldPreparedTransactions({ maxAgeMs: maxTransactionAgeMs }))
   // A slot's xmin (a physical slot with hot_standby_feedback) holds back every table; catalog_xmin only the catalogs.
-  const slots = await runSql<PinningSlot>(db, `SELECT slot_name, slot_type, active, age(xmin) AS xmin_age FROM pg_replication_slots WHERE xmin IS NOT NULL ORDER BY age(xmin) DESC`)
+  const slots = await runSql(db, findSlotsHoldingXmin())
   const findings: Finding[] = []
   const limit = `${Math.round(maxTransactionAgeMs / 1000)} s`
   if (sessions.rows.length > 0) {

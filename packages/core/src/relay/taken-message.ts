@@ -1,7 +1,8 @@
 import type { OutboxMessage } from '../publisher.js'
+import type { OutboxRow } from '../sql/relay/outbox-row.js'
 
-/** A row as the claim returns it: the message plus what settling a failure needs. */
-export interface ClaimedRow {
+/** A message delete-batch deleted: what the publisher gets, and what putting it back needs. */
+export interface TakenMessage {
   readonly message: OutboxMessage
   /** Restored as it was when the message is put back unattempted. */
   readonly availableAt: Date | null
@@ -10,22 +11,9 @@ export interface ClaimedRow {
   readonly headersText: string | null
 }
 
-export interface RawClaimedRow {
-  id: string
-  message_id: string
-  topic: string
-  key: string | null
-  payload: string
-  headers: string | null
-  attempts: number
-  created_ms: number
-  available_ms: number | null
-  last_error: string | null
-}
-
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
-export function toClaimedRow(row: RawClaimedRow): ClaimedRow {
+export function toTakenMessage(row: OutboxRow): TakenMessage {
   return {
     message: {
       id: row.id,
@@ -47,7 +35,7 @@ export function toClaimedRow(row: RawClaimedRow): ClaimedRow {
  * The headers a publisher gets: always an object of strings. Rows can be
  * written by hand or by other tools, so the column may hold JSON `null`, an
  * array, or non-string values; one such row must not fail the batch it was
- * claimed with (every message of it would be stuck). Anything that is not an
+ * taken with (every message of it would be stuck). Anything that is not an
  * object counts as no headers; a non-string value is passed as its JSON text.
  */
 function toHeaders(text: string | null): Readonly<Record<string, string>> {
