@@ -1,7 +1,7 @@
 import { type Logger, migrate } from '@txbox/core'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
-import type { ConformanceConsumer, ConformanceConsumerOptions, ConsumerCapabilities, ConsumerFixture } from './consumer-fixture.js'
+import type { ConformanceConsumer, ConformanceConsumerOptions, ConsumerCapabilities, ConsumerFixture, ProcessOnceSetup } from './consumer-fixture.js'
 import { useTestDatabase } from './test-database.js'
 import { waitFor } from './wait-for.js'
 
