@@ -8,6 +8,7 @@
 export { ABORTED, untilAborted } from './until-aborted.js'
 export { settledWithin } from './settled-within.js'
 export { callHandler, timedOut, type HandlerCall, type HandlerContext, type HandlerOutcome } from './handler-call.js'
+export { processedBefore, type ProcessedBefore } from './processed-before.js'
 export { ConsumerLoop, retryDelayMs } from './consumer-loop.js'
 export { type ProcessedMessage, withProcessSpan } from '../tracing/process-span.js'
 export { HandlerTimeoutError } from './handler-timeout-error.js'
