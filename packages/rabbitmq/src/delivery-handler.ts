@@ -68,7 +68,6 @@ export class DeliveryHandler<T> {
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
       timeoutError: () => new RabbitmqHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
-      messaging: { system: 'rabbitmq', destination: o.queue, messageId: message.messageId, headers: message.headers },
     })
     if (check.processed) {
       this.report('warn', undefined, message, `message came back after its ${o.maxDeliveries} attempts here, and wrap found it processed already (its ack was lost); acked`)
@@ -98,6 +97,7 @@ export class DeliveryHandler<T> {
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
       timeoutError: () => new RabbitmqHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
+      messaging: { system: 'rabbitmq', destination: o.queue, messageId: message.messageId, headers: message.headers },
     })
     if (!outcome.ok) {
       const last = message.deliveries >= o.maxDeliveries
