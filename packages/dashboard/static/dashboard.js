@@ -171,11 +171,14 @@
     const d = await api(`dead-letters/${id}`)
     const detail = $('dead-detail')
     detail.hidden = false
+    // The payload is the stored JSON text, put in as it is: parsing it would round large numbers.
+    const placeholder = '\u0000payload\u0000' // no stored text holds U+0000: enqueue refuses it
+    const mark = JSON.stringify(placeholder)
     detail.textContent = JSON.stringify(
-      { messageId: d.messageId, topic: d.topic, key: d.key, attempts: d.attempts, createdAt: d.createdAt, deadAt: d.deadAt, lastError: d.lastError, headers: d.headers, payload: d.payload },
+      { messageId: d.messageId, topic: d.topic, key: d.key, attempts: d.attempts, createdAt: d.createdAt, deadAt: d.deadAt, lastError: d.lastError, headers: d.headers, payload: placeholder },
       null,
       2,
-    )
+    ).replace(mark, () => d.payload)
   }
 
   function toIso(local) {

@@ -25,7 +25,7 @@ beforeAll(async () => {
   const dead = sql.id(t.schema, 'outbox_dead')
   const outbox = sql.id(t.schema, 'outbox')
   await sql`INSERT INTO ${dead} (id, message_id, topic, key, payload, headers, attempts, last_error, created_at) VALUES
-    (1, ${HTML}, ${HTML}, ${HTML}, ${JSON.stringify({ html: HTML })}::jsonb, ${JSON.stringify({ [HTML]: HTML })}::jsonb, 3, ${HTML}, now()),
+    (1, ${HTML}, ${HTML}, ${HTML}, ${`{"html": ${JSON.stringify(HTML)}, "big": 12345678901234567890}`}::jsonb, ${JSON.stringify({ [HTML]: HTML })}::jsonb, 3, ${HTML}, now()),
     (2, ${LONG}, ${LONG}, ${LONG}, ${JSON.stringify({ [LONG]: LONG })}::jsonb, null, 1, ${LONG}, now()),
     (3, 'spaced-1', ${SPACED}, ${SPACED}, '{}', null, 1, 'e', now())`.execute(t.db)
   await sql`INSERT INTO ${outbox} (message_id, topic, key, payload) VALUES ('w1', ${HTML}, 'k', '{}'), ('w2', ${LONG}, ${LONG}, '{}')`.execute(t.db)
@@ -67,8 +67,11 @@ test('HTML, quotes, </script> and emoji in every field show as text and run noth
     expect(row).toEqual([HTML, HTML, HTML, '3', HTML])
     await page.click(`#dead tbody tr.dead-row[data-id="1"] td.payload`)
     await page.waitForSelector('#dead-detail:not([hidden])')
-    const detail = JSON.parse((await page.textContent('#dead-detail')) as string)
+    const detailText = (await page.textContent('#dead-detail')) as string
+    const detail = JSON.parse(detailText)
     expect(detail).toMatchObject({ messageId: HTML, payload: { html: HTML }, headers: { [HTML]: HTML } })
+    // A number past 2^53 is shown as stored, not rounded by a parse on the way.
+    expect(detailText).toContain('"big": 12345678901234567890')
     // Nothing ran, nothing was parsed as markup: no image, no bold, no dialog.
     expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined()
     expect(await page.$$('main img, main b, main script')).toEqual([])

@@ -29,7 +29,7 @@ export function registerDashboardCommand(program: Command): void {
     .description('serve a web page showing the outbox and its dead letters (needs @txbox/dashboard); read-only unless --allow-changes')
     .option('--port <port>', 'port to listen on (0: any free port)', integerIn(0, 65_535), 4545)
     .option('--host <host>', 'address to listen on (loopback by default: put your own proxy in front to expose it)', '127.0.0.1')
-    .addOption(new Option('--token <token>', 'access token the page asks for (default: a random one, printed with the URL)').env('TXBOX_DASHBOARD_TOKEN'))
+    .addOption(new Option('--token <token>', 'access token the page asks for, at least 16 characters (default: a random one, printed with the URL)').env('TXBOX_DASHBOARD_TOKEN'))
     .option('--allow-changes', 'let the page retry and purge dead letters (every change is logged)')
     .addOption(new Option('--log-format <format>', 'log lines for a person, or one JSON object per line').choices(LOG_FORMATS).default('pretty'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS).default('info'))
@@ -43,7 +43,7 @@ to open, with it, is printed on stdout. The database URL never reaches the page.
 Examples:
   $ npm install @txbox/dashboard
   $ txbox dashboard --port 4545
-  $ TXBOX_DASHBOARD_TOKEN=s3cret txbox dashboard --allow-changes`,
+  $ TXBOX_DASHBOARD_TOKEN="$(openssl rand -hex 16)" txbox dashboard --allow-changes`,
     )
     .action(runDashboard)
 }

@@ -9,8 +9,12 @@ type SentDeadLetter = Omit<DeadLetter, 'createdAt' | 'deadAt'> & { readonly crea
 /** A dead letter as the list shows it: its payload cut short (at most {@link PREVIEW_CHARS} characters of JSON text). */
 export type DeadLetterRow = Omit<SentDeadLetter, 'payload' | 'headers'> & { readonly payloadPreview: string }
 
-/** A dead letter with everything: payload (parsed) and headers whole. */
-export type DeadLetterDetail = Omit<SentDeadLetter, 'payload'> & { readonly payload: unknown }
+/**
+ * A dead letter with everything: headers whole, and its payload as the JSON
+ * text PostgreSQL stores (not parsed: a parse would round numbers beyond
+ * 2^53, and the page must show what the relay would send).
+ */
+export type DeadLetterDetail = SentDeadLetter
 
 /** One page of a search, newest first. */
 export interface DeadLetterPage {
@@ -65,7 +69,7 @@ export async function readDeadLetter(db: Kysely<any>, tables: TableOptions, id: 
   const { rows } = await listDeadLetters(db, { after: (BigInt(id) - 1n).toString(), limit: 1, countUpTo: 1 }, tables)
   const found = rows[0]
   if (found === undefined || found.id !== id) return undefined
-  return { ...found, createdAt: found.createdAt.toISOString(), deadAt: found.deadAt.toISOString(), payload: JSON.parse(found.payload) }
+  return { ...found, createdAt: found.createdAt.toISOString(), deadAt: found.deadAt.toISOString() }
 }
 
 /** Dead letters per topic and minute over the last `minutes`, from dead_at: the chart's history, exact from the start. */
