@@ -72,11 +72,16 @@ export async function readDeadLetter(db: Kysely<any>, tables: TableOptions, id: 
   return { ...found, createdAt: found.createdAt.toISOString(), deadAt: found.deadAt.toISOString() }
 }
 
-/** Dead letters per topic and minute over the last `minutes`, from dead_at: the chart's history, exact from the start. */
-export async function readDeadPerMinute(db: Kysely<any>, tables: OutboxTables, minutes: number): Promise<{ minute: number; topic: string; n: number }[]> {
-  const { rows } = await sql<{ minute: number; topic: string; n: string }>`${sql.raw(OWN_STATEMENT_MARK)}
-    SELECT (extract(epoch FROM date_trunc('minute', dead_at)))::float8 AS minute, topic, count(*) AS n
+/**
+ * Dead letters per minute over the last `minutes`, from dead_at: the chart's
+ * history, exact from the start. One row per minute (the chart sums the
+ * topics), not one per topic and minute: with thousands of topics that was
+ * thousands of rows per sample.
+ */
+export async function readDeadPerMinute(db: Kysely<any>, tables: OutboxTables, minutes: number): Promise<{ minute: number; n: number }[]> {
+  const { rows } = await sql<{ minute: number; n: string }>`${sql.raw(OWN_STATEMENT_MARK)}
+    SELECT (extract(epoch FROM date_trunc('minute', dead_at)))::float8 AS minute, count(*) AS n
     FROM ${tables.dead} WHERE dead_at >= now() - make_interval(mins => ${minutes}::int)
-    GROUP BY 1, 2 ORDER BY 1`.execute(db)
-  return rows.map((r) => ({ minute: r.minute * 1000, topic: r.topic, n: Number(r.n) }))
+    GROUP BY 1 ORDER BY 1`.execute(db)
+  return rows.map((r) => ({ minute: r.minute * 1000, n: Number(r.n) }))
 }
