@@ -8,6 +8,7 @@ import { describeError } from './describe-error.js'
 import { importFromProject } from './import-from-project.js'
 import { integerIn } from './numbers.js'
 import { redactUrl } from './redact.js'
+import { settledWithin } from '../adapter/settled-within.js'
 
 interface DashboardFlags extends DatabaseFlags {
   port: number
@@ -77,7 +78,17 @@ async function runDashboard(flags: DashboardFlags): Promise<void> {
     })
     logger.info({}, 'stopping the dashboard')
   } finally {
-    await server?.close()
-    await database.close()
+    // Bounded: a query stuck behind a lock, or on a network that went silent,
+    // must not keep the process from exiting when it is told to stop.
+    const closing = (async () => {
+      await server?.close()
+      await database.close()
+    })()
+    if ((await settledWithin(closing, SHUTDOWN_BOUND_MS)) === undefined) {
+      logger.warn({ afterMs: SHUTDOWN_BOUND_MS }, 'the dashboard did not close within the bound (a query still runs); exiting without it')
+    }
   }
 }
+
+/** How long a stop waits for requests and queries in flight. */
+const SHUTDOWN_BOUND_MS = 5_000
