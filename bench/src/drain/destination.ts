@@ -9,6 +9,11 @@ export interface BareRow {
   readonly payload: string
 }
 
+/** Publisher options a benchmark varies. */
+export interface PublisherVariant {
+  readonly pipelineKeys?: boolean
+}
+
 /**
  * Where a drain benchmark sends: a broker, opened once for the whole
  * benchmark. Every competitor of that benchmark sends here, so adding a
@@ -21,8 +26,12 @@ export interface Destination {
   readonly notes: string
   /** The topic of one round's messages (a stream, a queue, a subject), unique to the label if the broker needs it. */
   topic(label: string): string
-  /** A new txbox publisher for a relay (each relay gets its own connection). Closed by {@link close}. */
-  publisher(): Promise<Publisher>
+  /**
+   * A new txbox publisher for a relay (each relay gets its own connection).
+   * Closed by {@link close}. `pipelineKeys` is passed to publishers that have
+   * the option (one round trip per batch instead of per-key waves).
+   */
+  publisher(options?: PublisherVariant): Promise<Publisher>
   /**
    * What a bare loop does with a claimed batch: send every row, resolve once
    * the broker confirmed all of them, reject if any was not. One call per batch.

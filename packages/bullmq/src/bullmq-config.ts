@@ -39,6 +39,21 @@ export interface BullmqPublisherOptions {
    * pino fits. Default: the console (warnings and errors only).
    */
   logger?: Logger
+  /**
+   * Add a batch's jobs in one `addBulk` per queue even when the batch holds
+   * several messages of one key. Default false: the relay then sends a batch
+   * in per-key waves, a key's next job only after Redis answered for its
+   * previous one, which keeps per-key order when an add fails, at one round
+   * trip per message of the batch's busiest key.
+   *
+   * The trade: BullMQ adds each job with a script of its own, and a failed
+   * one does not stop the later ones, so when one of a key's adds fails
+   * (Redis refusing a script, out of memory, ...), later jobs of its key in
+   * the same batch may already be waiting: they are added before the failed
+   * one's retry. Later batches still wait behind it (`blockKeyOnFailure`).
+   * The publisher declares `stopsKeyOnFailure` to the relay for this.
+   */
+  pipelineKeys?: boolean
 }
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidOptionError, processOnce } from '@txbox/core'
-import { checkValue, resolveOptions } from '@txbox/core/adapter'
+import { checkValue, resolveOptions, withProcessSpan } from '@txbox/core/adapter'
 import type { Kysely } from 'kysely'
 import type { Job } from './bullmq-client.js'
 import type { ProcessOnceJobHandler, WithProcessOnceOptions } from './bullmq-config.js'
@@ -32,9 +32,27 @@ export function withProcessOnce<DB, T = any, R = any>(
 
   return async (job, token, signal) => {
     const messageId = messageIdOf ? messageIdOf(job) : defaultMessageId(job)
-    const outcome = await processOnce(db, messageId, (trx) => handler(job, trx, { token, signal }), processOnceOptions)
+    const messaging = { system: 'bullmq', destination: job.queueName, messageId, headers: traceContextOf(job) }
+    const outcome = await withProcessSpan(messaging, () => processOnce(db, messageId, (trx) => handler(job, trx, { token, signal }), processOnceOptions))
     return outcome.status === 'processed' ? outcome.result : undefined
   }
+}
+
+/**
+ * The trace context bullmqPublisher stored with the job (BullMQ's telemetry
+ * metadata, a propagation carrier; bullmq-otel's producers store it as JSON
+ * text), or undefined.
+ */
+function traceContextOf(job: Job): Record<string, string> | undefined {
+  let carrier: unknown = job.opts?.telemetry?.metadata
+  if (typeof carrier === 'string') {
+    try {
+      carrier = JSON.parse(carrier)
+    } catch {
+      return undefined
+    }
+  }
+  return carrier !== null && typeof carrier === 'object' ? (carrier as Record<string, string>) : undefined
 }
 
 /** The job id, unless BullMQ numbered the job itself (those numbers are not stable ids). */

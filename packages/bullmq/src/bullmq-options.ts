@@ -1,5 +1,5 @@
 import { consoleLogger, type OutboxMessage } from '@txbox/core'
-import { adapt, callback, LOGGER_OPTION, type OptionDeclaration, PROCESS_ONCE_OPTIONS, shape, text, textOrCallback } from '@txbox/core/adapter'
+import { adapt, boolean, callback, LOGGER_OPTION, type OptionDeclaration, PROCESS_ONCE_OPTIONS, shape, text, textOrCallback } from '@txbox/core/adapter'
 import type { ConnectionOptions, Job, JobsOptions } from './bullmq-client.js'
 import type { BullmqPublisherOptions } from './bullmq-config.js'
 
@@ -23,6 +23,10 @@ export const PUBLISHER_OPTIONS = {
   }),
   prefix: text({ defaultText: "'bull'", description: "BullMQ's key prefix, as given to your Queues and Workers." }),
   logger: adapt(LOGGER_OPTION, { default: consoleLogger, defaultText: 'consoleLogger (warnings to the console)' }),
+  pipelineKeys: boolean({
+    default: false,
+    description: "One addBulk per queue and batch instead of per-key waves; a failed add can then be overtaken by its key's later jobs of that batch.",
+  }),
 } as const satisfies Record<keyof BullmqPublisherOptions, OptionDeclaration<any>>
 
 /** The options of {@link withProcessOnce}: processOnce's, and how to find a job's message id. */

@@ -44,13 +44,15 @@ interface PendingJob {
  *
  * `stopsKeyOnFailure` is false: BullMQ sends one script per job in a
  * pipeline, and a failed job does not stop the later ones, so the relay sends
- * at most one message per key per call (its per-key waves).
+ * at most one message per key per call (its per-key waves). With
+ * `pipelineKeys` it is true, deliberately, and each batch goes in one call:
+ * see that option for what it trades.
  *
  * `close()` closes the `Queue` objects it made; a client you passed as
  * `connection` stays open.
  */
 export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
-  const { connection, jobOptions, prefix, logger, ...names } = resolveOptions(WHERE, PUBLISHER_OPTIONS, options)
+  const { connection, jobOptions, prefix, logger, pipelineKeys, ...names } = resolveOptions(WHERE, PUBLISHER_OPTIONS, options)
   const queueOf = nameResolver(names.queue)
   const jobNameOf = nameResolver(names.jobName)
   const pool = new QueuePool(connection, prefix, logger)
@@ -99,7 +101,8 @@ export function bullmqPublisher(options: BullmqPublisherOptions): Publisher {
   }
 
   return {
-    stopsKeyOnFailure: false,
+    stopsKeyOnFailure: pipelineKeys,
+    messagingSystem: 'bullmq',
 
     async publish(messages, { signal }) {
       const results: PublishResult[] = new Array(messages.length)

@@ -115,4 +115,38 @@ describe('bullmqPublisher through the relay', () => {
     expect(duplicated).toBe(10)
     expect(w.processed).toHaveLength(10)
   })
+
+  test("pipelineKeys: a batch holding several messages of one key goes in one call (default: one call per message of the key, the relay's waves)", async () => {
+    const callsFor = async (topic: string, pipelineKeys: boolean) => {
+      await withTransaction(t.db, (trx) =>
+        enqueueOnCommit(
+          trx,
+          Array.from({ length: 6 }, (_, seq) => ({ topic, key: 'one-key', payload: { seq } })),
+          { schema: t.schema },
+        ),
+      )
+      const real = bullmqPublisher({ connection: redis, prefix, logger: silentLogger, pipelineKeys })
+      expect(real.stopsKeyOnFailure).toBe(pipelineKeys)
+      let calls = 0
+      const counting: Publisher = {
+        stopsKeyOnFailure: real.stopsKeyOnFailure,
+        publish: (messages, context) => {
+          calls++
+          return real.publish(messages, context)
+        },
+        close: () => real.close?.() ?? Promise.resolve(),
+      }
+      const w = worker(topic)
+      const relay = startRelay(counting)
+      // In waves the relay claims few rows per lane: claim until the outbox is drained.
+      let published = 0
+      for (let n = await relay.runOnce(); n > 0; n = await relay.runOnce()) published += n
+      expect(published).toBe(6)
+      await w.ran(6)
+      expect(w.processed.map((j) => (j.data as { seq: number }).seq)).toEqual([0, 1, 2, 3, 4, 5])
+      return calls
+    }
+    expect(await callsFor('waves', false)).toBe(6)
+    expect(await callsFor('pipelined', true)).toBe(1)
+  })
 })

@@ -95,6 +95,13 @@ export interface Publisher {
    */
   readonly stopsKeyOnFailure?: boolean
 
+  /**
+   * The broker's name in traces: the `messaging.system` attribute of the
+   * relay's OpenTelemetry `send` spans ('redis', 'rabbitmq', 'nats',
+   * 'bullmq'). Default 'txbox'.
+   */
+  readonly messagingSystem?: string
+
   /** Releases what the publisher opened itself. Idempotent. Optional. */
   close?(): Promise<void>
 }

@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { InvalidOptionError } from '@txbox/core'
 
 /** What a request may do, decided by {@link AccessControl.check}. */
 export type Access = 'granted' | 'denied'
@@ -23,7 +24,7 @@ export class AccessControl {
 
   constructor(token: string | false) {
     if (token !== false && (typeof token !== 'string' || token.length < 16)) {
-      throw new TypeError('dashboard: token must be a string of at least 16 characters, or false when your own middleware authenticates the requests.')
+      throw new InvalidOptionError('token', 'dashboard: token must be a string of at least 16 characters, or false when your own middleware authenticates the requests.')
     }
     this.#token = token
     const secret = randomBytes(32)
@@ -38,11 +39,12 @@ export class AccessControl {
     return this.#token === false
   }
 
-  /** The token given in a `?token=` query, checked; undefined when none was given. */
+  /** The token given in a `?token=` query, checked; undefined when none was given (or the handler has no token). */
   tokenFromQuery(url: URL): boolean | undefined {
     const given = url.searchParams.get('token')
-    if (given === null) return undefined
-    return this.#token !== false && same(given, this.#token)
+    // Without a token of our own (the user's middleware authenticates) a ?token= is none of ours.
+    if (given === null || this.#token === false) return undefined
+    return same(given, this.#token)
   }
 
   /** The Set-Cookie header value that opens a session. */

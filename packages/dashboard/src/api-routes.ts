@@ -22,6 +22,8 @@ export interface ApiContext {
 }
 
 const PAGE_SIZES = new Set([25, 50, 100, 200])
+/** Lines per chart: the page has eight colours, and more lines would not be read. */
+const CHART_LINES = 8
 
 /** Answers `GET api/<route>`; false for an unknown route. */
 export async function getApi(route: string, url: URL, context: ApiContext, response: ServerResponse): Promise<boolean> {
@@ -34,7 +36,7 @@ export async function getApi(route: string, url: URL, context: ApiContext, respo
   } else if (route === 'history') {
     sendJson(response, 200, {
       perTopicCounts: context.history.countsPerTopic,
-      points: context.history.points(),
+      ...context.history.chart(CHART_LINES),
       deadPerMinute: await readDeadPerMinute(db, tables, HISTORY_MS / 60_000),
     })
   } else if (route === 'dead-letters') {

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { consoleLogger, TxboxError } from '@txbox/core'
+import { consoleLogger, InvalidOptionError, TxboxError } from '@txbox/core'
 import { AccessControl } from './access-control.js'
 import { type ApiContext, getApi, postChange, sendJson } from './api-routes.js'
 import type { DashboardOptions } from './dashboard-options.js'
+import { isDatabaseUnreachable } from './database-unreachable.js'
 import { History } from './history.js'
 import { outboxTables } from './queries/outbox-tables.js'
 import { BadRequest } from './request-body.js'
@@ -44,8 +45,12 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const access = new AccessControl(options.token)
   const logger = options.logger ?? consoleLogger
   const basePath = (options.basePath ?? '').replace(/\/+$/, '')
+  // A path without its leading slash would match no request: every one would get a 404.
+  if (basePath !== '' && !/^\/[^?#\s]*$/.test(basePath)) {
+    throw new InvalidOptionError('basePath', `dashboard: basePath must be a path starting with '/', such as '/txbox' (no query, no spaces), got ${JSON.stringify(options.basePath)}.`)
+  }
   const interval = options.sampleIntervalMs ?? 10_000
-  if (!Number.isInteger(interval) || interval < 100) throw new TypeError('dashboard: sampleIntervalMs must be an integer of at least 100 (ms).')
+  if (!Number.isInteger(interval) || interval < 100) throw new InvalidOptionError('sampleIntervalMs', 'dashboard: sampleIntervalMs must be an integer of at least 100 (ms).')
   const onSampleError = (error: unknown) => logger.warn({ err: error }, 'dashboard: sampling the outbox failed; the charts miss a point')
   const history = new History(options.db, tables, interval, options.relays ?? [], onSampleError)
   const context: ApiContext = {
@@ -60,18 +65,19 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const ready = history.start()
 
   const serve = async (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => {
-    const url = new URL(request.url ?? '/', 'http://dashboard.invalid')
+    const url = requestUrl(request.url)
     if (basePath !== '' && url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) return notFound(response, next)
     const path = url.pathname.slice(basePath.length)
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value)
 
-    if (path.startsWith('/assets/') && request.method === 'GET') {
+    if (path.startsWith('/assets/') && (request.method === 'GET' || request.method === 'HEAD')) {
       if (!(await serveAsset(path.slice('/assets/'.length), response))) notFound(response, next)
       return
     }
     if (path === '' || path === '/') {
       // The page's links are relative: it must be served at a URL ending in '/'.
-      const shown = ((request as { originalUrl?: string }).originalUrl ?? request.url ?? '/').split('?')[0] as string
+      // One leading slash: '//host/' would send the browser to another site.
+      const shown = (((request as { originalUrl?: string }).originalUrl ?? request.url ?? '/').split('?')[0] as string).replace(/^[/\\]+/, '/')
       if (path === '' || !shown.endsWith('/')) return redirect(response, `${shown}/${url.search}`)
       if (request.method !== 'GET' && request.method !== 'HEAD') return sendJson(response, 405, { error: 'GET only' })
       const tokenGiven = access.tokenFromQuery(url)
@@ -111,12 +117,23 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
         return
       }
       // The page gets no error text: a driver's message may name a host or a user.
-      logger.error({ err: error }, 'dashboard: a request failed')
-      if (!response.headersSent) sendJson(response, 500, { error: 'the request failed; the server log says why' })
-      else response.end()
+      const unreachable = isDatabaseUnreachable(error)
+      logger.error({ err: error }, unreachable ? 'dashboard: a request failed: the database does not answer' : 'dashboard: a request failed')
+      if (response.headersSent) response.end()
+      else if (unreachable) sendJson(response, 503, { error: 'the database does not answer; the server log says why' })
+      else sendJson(response, 500, { error: 'the request failed; the server log says why' })
     })
   }) as DashboardHandler
   return Object.assign(handler, { ready, close: () => history.close() })
+}
+
+/**
+ * The request's URL. Read as a path, never as a URL of its own: `new URL('//evil.example/', base)`
+ * would take evil.example for the host, and '/' for the path.
+ */
+function requestUrl(target: string | undefined): URL {
+  const path = target ?? '/'
+  return new URL(`http://dashboard.invalid${path.startsWith('/') ? '' : '/'}${path}`)
 }
 
 function notFound(response: ServerResponse, next?: (error?: unknown) => void): void {

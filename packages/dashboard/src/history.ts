@@ -7,20 +7,35 @@ import { readTopicSnapshots, type TopicSnapshot } from './queries/topic-snapshot
 /** The charts keep one hour. */
 export const HISTORY_MS = 60 * 60 * 1000
 
-/** One point of the charts. */
-export interface HistoryPoint {
-  /** Unix time in ms. */
-  readonly at: number
-  /** Each topic's numbers at that time. */
-  readonly topics: Readonly<Record<string, Pick<TopicSnapshot, 'waiting' | 'oldestAgeMs' | 'retrying' | 'dead'>>>
+/** A line of a chart: one topic's value at each point (0 where the topic had none). */
+export interface ChartLine {
+  readonly topic: string
+  readonly values: readonly number[]
+}
+
+/** What the charts draw: the points' times and, per chart, the topics charted. */
+export interface ChartHistory {
+  /** Unix time in ms of each point, oldest first. */
+  readonly at: readonly number[]
+  /** Waiting messages of the topics with the most waiting now (at most `lines`). */
+  readonly backlog: readonly ChartLine[]
+  /** Age of the oldest due message, in ms, of the topics with the oldest now (at most `lines`). */
+  readonly age: readonly ChartLine[]
   /**
    * Messages published since the previous point, all topics, from
    * PostgreSQL's statistics (rows deleted from the outbox less rows moved to
    * the dead letters); null for the first point or after a statistics reset.
    */
-  readonly published: number | null
-  /** Per topic, published and failed since the previous point: counted from the relays given to the dashboard (else absent). */
-  readonly relayCounts?: Readonly<Record<string, { published: number; failed: number }>>
+  readonly published: readonly (number | null)[]
+  /** Published and failed since the previous point, all topics, counted from the relays given to the dashboard (else absent). */
+  readonly relayPublished?: readonly number[]
+  readonly relayFailed?: readonly number[]
+}
+
+/** One topic's values over the points kept, aligned with the points' times. */
+interface TopicSeries {
+  readonly waiting: number[]
+  readonly ageMs: number[]
 }
 
 /**
@@ -28,9 +43,17 @@ export interface HistoryPoint {
  * memory: the dashboard needs no table of its own, and a page load reads the
  * last point instead of scanning the outbox again. The timer is unref'd: it
  * never keeps a process alive.
+ *
+ * Kept by column (one array of numbers per topic and value): with thousands
+ * of topics an hour of points stays some megabytes, and the page is sent
+ * only the lines it charts, not every topic at every point.
  */
 export class History {
-  readonly #points: HistoryPoint[] = []
+  readonly #at: number[] = []
+  readonly #published: (number | null)[] = []
+  readonly #relayPublished: number[] = []
+  readonly #relayFailed: number[] = []
+  readonly #topics = new Map<string, TopicSeries>()
   readonly #counts = new Map<string, { published: number; failed: number }>()
   readonly #detach: (() => void)[] = []
   #lastActivity: TableActivity | undefined
@@ -67,9 +90,20 @@ export class History {
     return this.#latest
   }
 
-  /** The points of the last hour, oldest first. */
-  points(): readonly HistoryPoint[] {
-    return this.#points
+  /** The last hour for the charts: for each, the `lines` topics largest at the last point (ties by name). */
+  chart(lines: number): ChartHistory {
+    const top = (field: keyof TopicSeries): ChartLine[] =>
+      [...this.#topics]
+        .map(([topic, series]) => ({ topic, values: series[field] }))
+        .sort((a, b) => (b.values.at(-1) ?? 0) - (a.values.at(-1) ?? 0) || (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0))
+        .slice(0, lines)
+    return {
+      at: this.#at,
+      backlog: top('waiting'),
+      age: top('ageMs'),
+      published: this.#published,
+      ...(this.countsPerTopic ? { relayPublished: this.#relayPublished, relayFailed: this.#relayFailed } : {}),
+    }
   }
 
   /** Takes a point (one at a time: a slow database does not pile samples up). */
@@ -98,16 +132,54 @@ export class History {
     const removed = previous === undefined ? null : activity.outboxDeleted - previous.outboxDeleted - (activity.deadInserted - previous.deadInserted)
     const at = Date.now()
     this.#latest = { at, topics }
-    const point: HistoryPoint = {
-      at,
-      topics: Object.fromEntries(topics.map((t) => [t.topic, { waiting: t.waiting, oldestAgeMs: t.oldestAgeMs, retrying: t.retrying, dead: t.dead }])),
-      // Negative after pg_stat_reset(): unknown rather than wrong.
-      published: removed === null || removed < 0 ? null : removed,
-      ...(this.countsPerTopic ? { relayCounts: Object.fromEntries(this.#counts) } : {}),
+    this.#at.push(at)
+    // Negative after pg_stat_reset(): unknown rather than wrong.
+    this.#published.push(removed === null || removed < 0 ? null : removed)
+    if (this.countsPerTopic) {
+      let published = 0
+      let failed = 0
+      for (const c of this.#counts.values()) {
+        published += c.published
+        failed += c.failed
+      }
+      this.#relayPublished.push(published)
+      this.#relayFailed.push(failed)
     }
     this.#counts.clear()
-    this.#points.push(point)
-    while (this.#points.length > 0 && (this.#points[0] as HistoryPoint).at < at - HISTORY_MS) this.#points.shift()
+    const points = this.#at.length
+    const seen = new Set<string>()
+    for (const t of topics) {
+      let series = this.#topics.get(t.topic)
+      if (series === undefined) {
+        // Nothing to draw (dead letters only): not kept.
+        if (t.waiting === 0 && t.oldestAgeMs === 0) continue
+        // A topic first seen now had nothing before.
+        series = { waiting: new Array(points - 1).fill(0), ageMs: new Array(points - 1).fill(0) }
+        this.#topics.set(t.topic, series)
+      }
+      series.waiting.push(t.waiting)
+      series.ageMs.push(t.oldestAgeMs)
+      seen.add(t.topic)
+    }
+    for (const [topic, series] of this.#topics) {
+      if (seen.has(topic)) continue
+      series.waiting.push(0)
+      series.ageMs.push(0)
+    }
+    this.#dropOlderThan(at - HISTORY_MS)
+  }
+
+  /** Drops the points older than `limit`, and the topics with nothing left in the hour. */
+  #dropOlderThan(limit: number): void {
+    let old = 0
+    while (old < this.#at.length && (this.#at[old] as number) < limit) old++
+    if (old === 0) return
+    for (const column of [this.#at, this.#published, this.#relayPublished, this.#relayFailed]) column.splice(0, old)
+    for (const [topic, series] of this.#topics) {
+      series.waiting.splice(0, old)
+      series.ageMs.splice(0, old)
+      if (series.waiting.every((n) => n === 0) && series.ageMs.every((n) => n === 0)) this.#topics.delete(topic)
+    }
   }
 
   #countEvents(relay: Relay): void {

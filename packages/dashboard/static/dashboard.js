@@ -64,8 +64,8 @@
       cell(tr, r.user)
       cell(tr, String(r.sessions), 'n')
       cell(tr, r.listening ? 'yes' : 'no (polling)')
-      cell(tr, when(r.since))
-      cell(tr, r.active ? 'running now' : when(r.lastStatementAt))
+      cell(tr, when(r.since), 'time')
+      cell(tr, r.active ? 'running now' : when(r.lastStatementAt), 'time')
     }
     if (o.relays.length === 0) cell(relays.insertRow(), 'no relay session seen').colSpan = 7
   }
@@ -88,39 +88,28 @@
     charts[id] = new uPlot(opts, data, el)
   }
 
-  /** Topics to chart: the largest now, at most eight. */
-  function chartTopics(points, field) {
-    const last = points[points.length - 1]?.topics ?? {}
-    return Object.keys(last)
-      .sort((a, b) => last[b][field] - last[a][field] || a.localeCompare(b))
-      .slice(0, COLORS.length)
-  }
-
+  // The server sends each chart's lines (the topics largest now, at most eight), one value per point.
   async function loadHistory() {
     const h = await api('history')
-    const xs = h.points.map((p) => p.at / 1000)
-    const backlogTopics = chartTopics(h.points, 'waiting')
-    chart('chart-backlog', backlogTopics, [xs, ...backlogTopics.map((t) => h.points.map((p) => p.topics[t]?.waiting ?? 0))])
-    const ageTopics = chartTopics(h.points, 'oldestAgeMs')
-    chart('chart-age', ageTopics, [xs, ...ageTopics.map((t) => h.points.map((p) => (p.topics[t]?.oldestAgeMs ?? 0) / 1000))])
+    const xs = h.at.map((at) => at / 1000)
+    chart('chart-backlog', h.backlog.map((l) => l.topic), [xs, ...h.backlog.map((l) => l.values)])
+    chart('chart-age', h.age.map((l) => l.topic), [xs, ...h.age.map((l) => l.values.map((ms) => ms / 1000))])
 
-    // Per minute over the hour: published (per topic when the relays report it, else all topics), failed, dead-lettered.
+    // Per minute over the hour, all topics: published (from the relays when given, else PostgreSQL's statistics), failed, dead-lettered.
     const now = Math.floor(Date.now() / 60_000) * 60_000
     const minutes = Array.from({ length: 60 }, (_, i) => now - (59 - i) * 60_000)
     const index = new Map(minutes.map((m, i) => [m, i]))
     const bucket = (at) => index.get(Math.floor(at / 60_000) * 60_000)
     const published = new Array(60).fill(null)
     const failed = new Array(60).fill(null)
-    for (const p of h.points) {
-      const i = bucket(p.at)
+    for (const [p, at] of h.at.entries()) {
+      const i = bucket(at)
       if (i === undefined) continue
-      if (h.perTopicCounts && p.relayCounts) {
-        for (const c of Object.values(p.relayCounts)) {
-          published[i] = (published[i] ?? 0) + c.published
-          failed[i] = (failed[i] ?? 0) + c.failed
-        }
-      } else if (p.published !== null) {
-        published[i] = (published[i] ?? 0) + p.published
+      if (h.perTopicCounts) {
+        published[i] = (published[i] ?? 0) + h.relayPublished[p]
+        failed[i] = (failed[i] ?? 0) + h.relayFailed[p]
+      } else if (h.published[p] !== null) {
+        published[i] = (published[i] ?? 0) + h.published[p]
       }
     }
     const dead = new Array(60).fill(0)
@@ -165,7 +154,7 @@
       box.type = 'checkbox'
       box.setAttribute('aria-label', `select ${d.messageId}`)
       tr.insertCell().appendChild(box)
-      cell(tr, when(d.deadAt))
+      cell(tr, when(d.deadAt), 'time')
       cell(tr, d.topic)
       cell(tr, d.key ?? '–')
       cell(tr, d.messageId, 'message-id')
@@ -197,15 +186,15 @@
     const outcome = $('dead-outcome')
     let body
     if (scope === 'selection') {
-      const ids = [...document.querySelectorAll('#dead tbody tr.dead-row input:checked')].map((box) => box.closest('tr').dataset.messageId)
+      const ids = [...document.querySelectorAll('#dead tbody tr.dead-row input:checked')].map((box) => box.closest('tr').dataset.id)
       if (ids.length === 0) return void (outcome.textContent = 'select dead letters first')
-      body = { action, messageIds: ids }
+      body = { action, deadIds: ids }
     } else {
       const words = Object.entries(filter).filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(', ') || 'no filter: EVERY dead letter'
       if (!window.confirm(`${action} all dead letters matching (${words})?`)) return
       body = { action, filter }
     }
-    if (action === 'purge' && scope === 'selection' && !window.confirm(`purge ${body.messageIds.length} dead letter(s) for good?`)) return
+    if (action === 'purge' && scope === 'selection' && !window.confirm(`purge ${body.deadIds.length} dead letter(s) for good?`)) return
     try {
       const r = await api('dead-letters/changes', {
         method: 'POST',
@@ -217,24 +206,25 @@
       outcome.textContent = `refused: ${error.message}`
     }
     pages = [undefined]
-    await Promise.all([loadDead(), loadOverview()])
+    await Promise.all([showDead(), loadOverview()])
   }
 
   $('dead-filter').addEventListener('submit', (event) => {
     event.preventDefault()
     const f = new FormData(event.target)
-    filter = { topic: f.get('topic').trim(), key: f.get('key').trim(), error: f.get('error').trim(), from: toIso(f.get('from')), to: toIso(f.get('to')) }
+    // Topic and key match exactly, as they were enqueued: spaces at their ends are part of them.
+    filter = { topic: f.get('topic'), key: f.get('key'), error: f.get('error').trim(), from: toIso(f.get('from')), to: toIso(f.get('to')) }
     pages = [undefined]
-    void loadDead().catch(report)
+    void showDead()
   })
   $('dead-next').addEventListener('click', () => {
     if (next === null) return
     pages.push(next)
-    void loadDead().catch(report)
+    void showDead()
   })
   $('dead-first').addEventListener('click', () => {
     pages = [undefined]
-    void loadDead().catch(report)
+    void showDead()
   })
   $('dead-all').addEventListener('change', (event) => {
     for (const box of document.querySelectorAll('#dead tbody input[type=checkbox]')) box.checked = event.target.checked
@@ -255,10 +245,29 @@
     $('updated').textContent = `error: ${error.message}`
   }
 
-  async function refresh() {
-    await Promise.all([loadOverview(), loadHistory()]).catch(report)
+  // A list that failed to load (the database did not answer) is loaded again by the next refresh that works.
+  let deadFailed = false
+  function showDead() {
+    return loadDead().then(
+      () => {
+        deadFailed = false
+      },
+      (error) => {
+        deadFailed = true
+        report(error)
+      },
+    )
   }
-  Promise.all([refresh(), loadDead().catch(report)]).then(() => {
+
+  async function refresh() {
+    try {
+      await Promise.all([loadOverview(), loadHistory()])
+    } catch (error) {
+      return report(error)
+    }
+    if (deadFailed) await showDead()
+  }
+  Promise.all([refresh(), showDead()]).then(() => {
     // For the load-time measurement: ms from navigation start to data shown.
     document.body.dataset.loadedAfterMs = String(Math.round(performance.now()))
     document.body.dataset.loaded = 'true'

@@ -24,6 +24,21 @@ export interface NatsPublisherOptions {
   subject?: string | ((message: OutboxMessage) => string)
   /** How long to wait for each message's PubAck, in ms. Default 5000 (the nats.js default). */
   ackTimeoutMs?: number
+  /**
+   * Pipeline a whole batch even when it holds several messages of one key.
+   * Default false: the relay then sends a batch in per-key waves, a key's
+   * next message only after its previous one's PubAck, which keeps per-key
+   * order when JetStream refuses a message, at one round trip per message of
+   * the batch's busiest key.
+   *
+   * The trade: publishes are independent, so when JetStream refuses one of a
+   * key's messages (a full stream with `discard: new`, a lost PubAck whose
+   * message was not stored, ...), later messages of its key in the same
+   * batch may already be stored: they come before the refused one's retry.
+   * Later batches still wait behind it (`blockKeyOnFailure`). The publisher
+   * declares `stopsKeyOnFailure` to the relay for this.
+   */
+  pipelineKeys?: boolean
 }
 
 /** What a handler gets besides the message: its `signal` aborts (with a {@link NatsHandlerTimeoutError}) when it outlived `handlerTimeoutMs`. */

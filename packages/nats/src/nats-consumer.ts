@@ -1,6 +1,6 @@
 import { type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { callHandler, ConsumerLoop, timedOut } from '@txbox/core/adapter'
+import { callHandler, ConsumerLoop, processedBefore, timedOut } from '@txbox/core/adapter'
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './nats-options.js'
 import { publishDeadLetter } from './dead-letter.js'
 import { ensureDurableConsumer, isNotFound } from './durable-consumer.js'
@@ -208,8 +208,21 @@ class PullLoop<T> extends ConsumerLoop implements NatsConsumer {
     }
     const message = decoded.message
     if (deliveries > o.maxDeliveries) {
-      // Delivered again and again without an answer: its handler crashes the process, or outlives ackWaitMs.
-      await this.deadLetter(m, deliveries, message.messageId, `delivered ${deliveries} times without being acknowledged (maxDeliveries ${o.maxDeliveries})`)
+      // Delivered again and again without an answer: its handler crashes the process, or outlives
+      // ackWaitMs; or it succeeded and its ack was lost (processOnce knows).
+      const check = await processedBefore({
+        message,
+        wrap: o.wrap,
+        timeoutMs: o.handlerTimeoutMs,
+        timeoutError: () => new NatsHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
+      })
+      if (check.processed) {
+        this.log('warn', { ...this.where(), messageId: message.messageId, streamSequence: message.streamSequence, deliveries }, 'a message delivered more than maxDeliveries times was found processed by wrap (its ack was lost); acknowledged')
+        await this.ack(m, message.messageId)
+        return
+      }
+      const failedCheck = check.error === undefined ? '' : `; wrap could not tell whether it was processed: ${describe(check.error)}`
+      await this.deadLetter(m, deliveries, message.messageId, `delivered ${deliveries} times without being acknowledged (maxDeliveries ${o.maxDeliveries})${failedCheck}`)
       return
     }
     const outcome = await callHandler({
@@ -218,6 +231,7 @@ class PullLoop<T> extends ConsumerLoop implements NatsConsumer {
       wrap: o.wrap,
       timeoutMs: o.handlerTimeoutMs,
       timeoutError: () => new NatsHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
+      messaging: { system: 'nats', destination: message.subject, messageId: message.messageId, headers: message.headers },
     })
     if (outcome.ok) {
       await this.ack(m, message.messageId)

@@ -1,5 +1,5 @@
 import { InvalidOptionError, type OutboxMessage, type Publisher, type PublishResult } from '@txbox/core'
-import { integer, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, textOrCallback } from '@txbox/core/adapter'
+import { boolean, integer, MAX_TIMER_MS, type OptionDeclaration, resolveOptions, textOrCallback } from '@txbox/core/adapter'
 import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream'
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node'
 import { CONNECTION_OPTION } from './nats-options.js'
@@ -16,6 +16,10 @@ export const PUBLISHER_OPTIONS = {
   connection: CONNECTION_OPTION,
   subject: subjectOption(),
   ackTimeoutMs: integer({ min: 1, max: MAX_TIMER_MS, unit: 'ms', default: 5000, description: "How long to wait for each message's PubAck (the nats.js default)." }),
+  pipelineKeys: boolean({
+    default: false,
+    description: "One pipelined call per batch instead of per-key waves; a message JetStream refuses can then be overtaken by its key's later messages of that batch.",
+  }),
 } as const satisfies Record<keyof NatsPublisherOptions, OptionDeclaration<any>>
 
 type SubjectOf = (message: OutboxMessage) => string
@@ -51,16 +55,21 @@ interface Prepared {
  * own outcome (see {@link NatsPublishError} for the reasons). Messages of one
  * key are independent publishes, so the publisher does not declare
  * `stopsKeyOnFailure`: the relay sends a batch in waves of one message per
- * key, which keeps per-key order when a message fails.
+ * key, which keeps per-key order when a message fails. With `pipelineKeys`
+ * it declares it, deliberately, and each batch goes in one call: see that
+ * option for what it trades.
  *
  * `close()` does nothing to the connection: it is yours, close it yourself.
  */
 export function natsPublisher(options: NatsPublisherOptions): Publisher {
-  const { connection, subject, ackTimeoutMs } = resolveOptions(WHERE, PUBLISHER_OPTIONS, options)
+  const { connection, subject, ackTimeoutMs, pipelineKeys } = resolveOptions(WHERE, PUBLISHER_OPTIONS, options)
   const subjectOf: SubjectOf = subject === undefined ? (m) => m.topic : typeof subject === 'function' ? subject : () => subject
   let js: JetStreamClient | undefined
 
   return {
+    messagingSystem: 'nats',
+    ...(pipelineKeys ? { stopsKeyOnFailure: true } : {}),
+
     async publish(messages, { signal }) {
       const results: (PublishResult | undefined)[] = new Array(messages.length)
       const ready: Prepared[] = []

@@ -1,7 +1,7 @@
 // The relay into JetStream, and consumeNats out of it: end to end, every
 // committed message handled once in per-key order; NATS not reachable costs
 // no attempts; what NATS can never carry goes to the dead letters at once.
-import { createRelay, enqueueOnCommit, migrate, processOnce, withTransaction } from '@txbox/core'
+import { createRelay, enqueueOnCommit, migrate, processOnce, type Publisher, withTransaction } from '@txbox/core'
 import { connect } from '@nats-io/transport-node'
 import { consumeNats, natsPublisher } from '@txbox/nats'
 import { uniqueName, useTestDatabase, waitFor } from '@txbox/testing'
@@ -109,4 +109,32 @@ test('a message NATS can never carry goes to the dead letters at once, without h
   } finally {
     await relay.stop()
   }
+})
+
+test("pipelineKeys: a batch holding several messages of one key goes in one call (default: one call per message of the key, the relay's waves)", async () => {
+  const callsFor = async (topic: string, pipelineKeys: boolean) => {
+    await withTransaction(t.db, (trx) =>
+      enqueueOnCommit(
+        trx,
+        Array.from({ length: 6 }, (_, seq) => ({ topic, key: 'one-key', payload: { seq } })),
+        { schema: t.schema },
+      ),
+    )
+    const real = natsPublisher({ connection: nats.nc, pipelineKeys })
+    expect(real.stopsKeyOnFailure === true).toBe(pipelineKeys)
+    let calls = 0
+    const counting: Publisher = {
+      ...(real.stopsKeyOnFailure === undefined ? {} : { stopsKeyOnFailure: real.stopsKeyOnFailure }),
+      publish: (messages, context) => {
+        calls++
+        return real.publish(messages, context)
+      },
+    }
+    const relay = createRelay({ db: t.db, publisher: counting, schema: t.schema })
+    expect(await relay.runOnce()).toBe(6)
+    expect((await readStream(nats.jsm, stream, topic)).map((m) => (asReceived(m).payload as { seq: number }).seq)).toEqual([0, 1, 2, 3, 4, 5])
+    return calls
+  }
+  expect(await callsFor(`${stream}.waves`, false)).toBe(6)
+  expect(await callsFor(`${stream}.pipelined`, true)).toBe(1)
 })

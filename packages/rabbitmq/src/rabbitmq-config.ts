@@ -44,6 +44,23 @@ export type RabbitmqPublisherOptions = RabbitmqConnectionOptions & {
    * type: declaring an existing exchange with a different type fails.
    */
   assertExchange?: boolean
+  /**
+   * Send a batch in one confirm window even when it holds several messages of
+   * one key. Default false: the relay then sends a batch in per-key waves, a
+   * key's next message only after RabbitMQ confirmed its previous one, which
+   * keeps per-key order when RabbitMQ refuses a message, at one round trip
+   * per message of the batch's busiest key.
+   *
+   * The trade: when RabbitMQ refuses a message (a basic.nack, e.g. a full
+   * queue with `overflow: reject-publish`, or a basic.return of an
+   * unroutable message), later messages of its key in the same batch may
+   * already be routed: they reach consumers before the refused message's
+   * retry. Later batches still wait behind it (`blockKeyOnFailure`), and a
+   * lost channel or connection reorders nothing (a channel's publishes are
+   * routed in order, and what was not confirmed is sent again). The
+   * publisher declares `stopsKeyOnFailure` to the relay for this.
+   */
+  pipelineKeys?: boolean
 }
 
 /** The `declare` option of {@link consumeRabbitmq}: what the consumer declares before it consumes. */

@@ -1,13 +1,11 @@
-import { callHandler, timedOut } from '@txbox/core/adapter'
-import type { AmqpChannel, AmqpConnection, AmqpMessage } from './rabbitmq-client.js'
+import type { AmqpChannel, AmqpMessage } from './rabbitmq-client.js'
 import { AmqpConnectionSlot } from './rabbitmq-connect.js'
-import { DeliveryAttempts } from './delivery-attempts.js'
+import { type ConsumerReport, consumerReport, describe } from './consumer-report.js'
+import { DeliveryHandler } from './delivery-handler.js'
 import { RabbitmqConsumerError } from './errors/rabbitmq-consumer-error.js'
-import { RabbitmqHandlerTimeoutError } from './errors/rabbitmq-handler-timeout-error.js'
 import type { RabbitmqConsumerOptions } from './rabbitmq-config.js'
-import { type ResolvedConsumerOptions, resolveConsumerOptions } from './rabbitmq-options.js'
 import { declareConsumerTopology } from './rabbitmq-consumer-topology.js'
-import { decodeMessage, type RabbitmqMessage } from './rabbitmq-message.js'
+import { type ResolvedConsumerOptions, resolveConsumerOptions } from './rabbitmq-options.js'
 import { AnswerBudget, CONNECT_TIMEOUT_MS, STOP_ANSWER_MS, stopUnanswered, withConsumerHeartbeat } from './silent-connection.js'
 
 /** A running consumer, as {@link consumeRabbitmq} returns it. */
@@ -71,9 +69,8 @@ class RabbitmqQueueConsumer<T> {
   private channel: AmqpChannel | undefined
   private consumerTag: string | undefined
   private readonly inFlight = new Set<Promise<void>>()
-  private readonly attempts = new DeliveryAttempts()
-  /** The run in progress of each message id: a redelivery waits for it (see handle). */
-  private readonly running = new Map<string, Promise<void>>()
+  private readonly report: ConsumerReport<T>
+  private readonly deliveries: DeliveryHandler<T>
   private attaching: Promise<void> | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private reconnectDelay: number
@@ -85,6 +82,8 @@ class RabbitmqQueueConsumer<T> {
   constructor(options: ResolvedConsumerOptions<T>) {
     this.connections = new AmqpConnectionSlot(options.connection, options.url && withConsumerHeartbeat(options.url), options.connectionName, CONNECT_TIMEOUT_MS)
     this.o = options
+    this.report = consumerReport(options)
+    this.deliveries = new DeliveryHandler(options, this.report)
     this.reconnectDelay = options.reconnectDelay
     // amqplib connections never re-open: once the user's has closed, retrying
     // on it would loop forever with the queue left without a consumer.
@@ -190,105 +189,9 @@ class RabbitmqQueueConsumer<T> {
     }
     // Not started after stop(): closing the channel gives it back to the queue.
     if (this.stopping) return
-    const task = this.handle(channel, delivery)
+    const task = this.deliveries.handle(channel, delivery)
     this.inFlight.add(task)
     task.finally(() => this.inFlight.delete(task))
-  }
-
-  private async handle(channel: AmqpChannel, delivery: AmqpMessage): Promise<void> {
-    let message: RabbitmqMessage<T>
-    try {
-      const id = delivery.properties.messageId
-      message = decodeMessage<T>(delivery, typeof id === 'string' ? this.attempts.attemptOf(delivery, id) : 1)
-    } catch (error) {
-      this.report('error', error)
-      this.settle(channel, delivery, 'reject', undefined)
-      return
-    }
-    // Redelivered while its run here still goes (the channel was lost): decide once that run ended,
-    // or the running attempt counts as spent and failed, dead-lettering a message that then succeeds.
-    for (let running = this.running.get(message.messageId); running; running = this.running.get(message.messageId)) await running
-    if (this.attempts.handledBefore(delivery, message.messageId)) {
-      // Handled here already; only its ack was lost with a channel. Running the
-      // handler again could not help, and counting it could dead-letter it.
-      this.settle(channel, delivery, 'ack', message)
-      return
-    }
-    // Only attempts known to have run here exhaust a message: RabbitMQ's count
-    // also grows for deliveries returned unstarted, and every message gets a run.
-    if (this.attempts.startedHere(delivery, message.messageId) >= this.o.maxDeliveries) {
-      this.report(
-        'error',
-        new RabbitmqConsumerError(
-          'deliveries-exhausted',
-          `consumeRabbitmq: message ${message.messageId} came back after its ${this.o.maxDeliveries} attempts (its reject was lost with the channel); rejected again without running the handler.`,
-        ),
-        message,
-      )
-      this.settle(channel, delivery, 'reject', message)
-      return
-    }
-    const attempt = this.attempt(channel, delivery, message)
-    this.running.set(message.messageId, attempt)
-    await attempt
-    if (this.running.get(message.messageId) === attempt) this.running.delete(message.messageId)
-  }
-
-  /** One run of the handler, and the settle of its delivery. Never rejects. */
-  private async attempt(channel: AmqpChannel, delivery: AmqpMessage, message: RabbitmqMessage<T>): Promise<void> {
-    this.attempts.begin(message.messageId, message.deliveries)
-    const o = this.o
-    const outcome = await callHandler({
-      message,
-      handler: o.handler,
-      wrap: o.wrap,
-      timeoutMs: o.handlerTimeoutMs,
-      timeoutError: () => new RabbitmqHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
-    })
-    if (!outcome.ok) {
-      const last = message.deliveries >= o.maxDeliveries
-      if (timedOut(outcome)) {
-        void outcome.settled.then((late) =>
-          this.report('warn', late.ok ? undefined : late.error, message, 'a handler that had timed out settled late; its delivery had already counted as failed'),
-        )
-      }
-      this.report(
-        last ? 'error' : 'warn',
-        outcome.error,
-        message,
-        last
-          ? `handler failed on delivery ${message.deliveries} of ${o.maxDeliveries} (${describe(outcome.error)}); rejected to the queue's dead letters`
-          : `handler failed on delivery ${message.deliveries} of ${o.maxDeliveries} (${describe(outcome.error)}); requeued`,
-      )
-      this.settle(channel, delivery, last ? 'reject' : 'requeue', message)
-      return
-    }
-    this.attempts.handled(message.messageId)
-    this.settle(channel, delivery, 'ack', message)
-  }
-
-  /**
-   * Acks, requeues (nack) or rejects without requeue (so the dead-letter
-   * exchange takes it). On a channel that closed meanwhile this throws, and
-   * RabbitMQ delivers the message again: reported, since that redelivery
-   * counts as an attempt. Returns whether it was sent.
-   */
-  private settle(channel: AmqpChannel, delivery: AmqpMessage, how: 'ack' | 'requeue' | 'reject', message: RabbitmqMessage<T> | undefined): boolean {
-    try {
-      if (how === 'ack') channel.ack(delivery)
-      else if (how === 'requeue') channel.nack(delivery, false, true)
-      else channel.reject(delivery, false)
-      return true
-    } catch (error) {
-      const id = delivery.properties.messageId ?? '(no messageId)'
-      const verb = how === 'ack' ? 'ack' : how === 'requeue' ? 'requeue (nack)' : 'reject'
-      this.report(
-        'error',
-        new RabbitmqConsumerError('settle-failed', `consumeRabbitmq: could not ${verb} message ${id}: ${describe(error)}; RabbitMQ delivers it again.`, { cause: error }),
-        message,
-      )
-      return false
-    }
   }
 
   private async shutDown(): Promise<void> {
@@ -306,20 +209,4 @@ class RabbitmqQueueConsumer<T> {
     if (channel) await answers.wait(channel.close())
     await this.connections.close(answers)
   }
-
-  /** One log line per failure, `err` the error; and the deprecated `onError`, when given. */
-  private report(level: 'warn' | 'error', error: unknown, message?: RabbitmqMessage<T>, text?: string): void {
-    const fields = { err: error, queue: this.o.queue, ...(message ? { messageId: message.messageId, deliveries: message.deliveries } : {}) }
-    this.o.logger[level](fields, `txbox rabbitmq consumer: ${text ?? describe(error).replace(/^consumeRabbitmq: /, '')}`)
-    if (error === undefined || !this.o.onError) return
-    try {
-      this.o.onError(error, message)
-    } catch {
-      // The user's reporter failed; the message is settled all the same.
-    }
-  }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

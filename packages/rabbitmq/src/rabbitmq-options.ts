@@ -69,6 +69,10 @@ export const PUBLISHER_OPTIONS = {
     },
   } satisfies OptionDeclaration<string | ((message: OutboxMessage) => string) | undefined>,
   assertExchange: boolean({ default: true, description: 'Whether to declare the exchange as a durable topic exchange each time a channel opens.' }),
+  pipelineKeys: boolean({
+    default: false,
+    description: "One confirm window per batch instead of per-key waves; a message RabbitMQ refuses can then be overtaken by its key's later messages of that batch.",
+  }),
 } as const satisfies Record<string, OptionDeclaration<any>>
 
 /** The `declare` option of {@link consumeRabbitmq}. */
@@ -133,6 +137,7 @@ export interface ResolvedPublisherOptions {
   readonly exchange: string
   readonly routingKey: (message: OutboxMessage) => string
   readonly assertExchange: boolean
+  readonly pipelineKeys: boolean
 }
 
 /** Consumer options, validated once. */
@@ -155,7 +160,7 @@ export interface ResolvedConsumerOptions<T> {
 export function resolvePublisherOptions(options: RabbitmqPublisherOptions): ResolvedPublisherOptions {
   const where = 'rabbitmqPublisher'
   checkConnectionChoice(where, options, PUBLISHER_OPTIONS)
-  const { url, connection, connectionName, exchange, routingKey, assertExchange } = resolveOptions(where, PUBLISHER_OPTIONS, options)
+  const { url, connection, connectionName, exchange, routingKey, assertExchange, pipelineKeys } = resolveOptions(where, PUBLISHER_OPTIONS, options)
   return {
     url,
     connection,
@@ -164,6 +169,7 @@ export function resolvePublisherOptions(options: RabbitmqPublisherOptions): Reso
     routingKey: routingKey === undefined ? (m) => m.topic : typeof routingKey === 'function' ? routingKey : () => routingKey,
     // The default exchange cannot be declared.
     assertExchange: exchange !== '' && assertExchange,
+    pipelineKeys,
   }
 }
 

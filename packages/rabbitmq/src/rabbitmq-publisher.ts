@@ -1,11 +1,13 @@
 import { untilAborted } from '@txbox/core/adapter'
 import type { OutboxMessage, PublishContext, Publisher, PublishResult } from '@txbox/core'
-import type { AmqpConfirmChannel, AmqpConnection, AmqpMessage, AmqpPublishOptions } from './rabbitmq-client.js'
+import type { AmqpConnection, AmqpMessage, AmqpPublishOptions } from './rabbitmq-client.js'
 import { AmqpConnectionSlot } from './rabbitmq-connect.js'
 import { type EncodedMessage, encodeMessage } from './rabbitmq-message.js'
-import { RabbitmqPublishError, type RabbitmqPublishFailure } from './errors/rabbitmq-publish-error.js'
+import { RabbitmqPublishError } from './errors/rabbitmq-publish-error.js'
 import type { RabbitmqPublisherOptions } from './rabbitmq-config.js'
 import { type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbitmq-options.js'
+import { drained, end, endedError, frameMaxOf, type InFlight, markReturned, onConfirm, type OpenChannel, track, untrack } from './rabbitmq-publish-channel.js'
+import { abortError, describe, failAll, markTransport } from './rabbitmq-publish-failure.js'
 
 /**
  * A {@link Publisher} for RabbitMQ, on one confirm channel.
@@ -29,6 +31,12 @@ import { type ResolvedPublisherOptions, resolvePublisherOptions } from './rabbit
  * later confirm on it would be credited to the wrong message): what was in
  * flight on it fails and is retried on a new channel.
  *
+ * Per-key order: the publisher does not declare `stopsKeyOnFailure` (a
+ * confirm comes back after later messages have left), so the relay sends a
+ * batch in per-key waves. With `pipelineKeys` it declares it and gets each
+ * batch in one call, trading order within a batch under a refusal (see the
+ * option).
+ *
  * ```ts
  * const relay = createRelay({ db, publisher: rabbitmqPublisher({ url: process.env.AMQP_URL, exchange: 'events' }) })
  * ```
@@ -37,51 +45,22 @@ export function rabbitmqPublisher(options: RabbitmqPublisherOptions): Publisher 
   return new RabbitmqPublisher(resolvePublisherOptions(options))
 }
 
-/** One message waiting for its confirm. */
-interface InFlight {
-  readonly messageId: string
-  /** Set when the broker returned the message (basic.return comes before its ack). */
-  returned: Error | undefined
-  settle(result: PublishResult): void
-}
-
-/** A channel and what we learned about it. */
-interface OpenChannel {
-  readonly channel: AmqpConfirmChannel
-  /** In-flight messages of this channel by message id, to match basic.return frames (and to fail them if it is discarded). */
-  readonly inFlight: Map<string, InFlight[]>
-  /** The largest frame the broker takes on this connection (the negotiated frame_max): a message's headers must fit in one. */
-  readonly frameMax: number
-  /** The last error the channel reported (the broker's 404, ...), kept as the cause of the failures it brings. */
-  lastError: Error | undefined
-  /** Why the connection under it closed, when the broker said (it does so after it closed the channels). */
-  connectionError: Error | undefined
-  /** Set when `publish` threw and the channel was thrown away: what its unconfirmed messages failed with. */
-  discarded: RabbitmqPublishError | undefined
-  /** Closed by the broker, by us, or discarded: never publish on it again. */
-  closed: boolean
-  /** Aborted once `closed` is set: wakes a call waiting for 'drain'. */
-  readonly ended: AbortController
-}
-
 /** What to hand `channel.publish` for one message, or the result it fails with unsent. */
 type Prepared = { readonly ok: true; readonly routingKey: string; readonly options: AmqpPublishOptions } | { readonly ok: false; readonly result: PublishResult }
 
-/**
- * When the broker does not say how large a frame may be (a connection object
- * that is not amqplib's), assume RabbitMQ's default frame_max.
- */
-const DEFAULT_FRAME_MAX = 131_072
-
 class RabbitmqPublisher implements Publisher {
+  /** Only with `pipelineKeys`, deliberately: see that option for what it trades. */
+  readonly stopsKeyOnFailure: boolean | undefined
   private readonly o: ResolvedPublisherOptions
   private readonly connections: AmqpConnectionSlot
   private current: OpenChannel | undefined
   private opening: Promise<OpenChannel> | undefined
   private closing: Promise<void> | undefined
+  readonly messagingSystem = 'rabbitmq'
 
   constructor(options: ResolvedPublisherOptions) {
     this.o = options
+    this.stopsKeyOnFailure = options.pipelineKeys ? true : undefined
     this.connections = new AmqpConnectionSlot(options.connection, options.url, options.connectionName)
   }
 
@@ -300,121 +279,4 @@ class RabbitmqPublisher implements Publisher {
     }
     return connection
   }
-}
-
-/** amqplib's confirm callback: `error` is null on an ack, an Error on a nack or when the channel closed. */
-function onConfirm(open: OpenChannel, entry: InFlight, error: unknown): void {
-  // An unroutable mandatory message is returned and then acked: the ack does not make it published.
-  if (!error) entry.settle(entry.returned ? { ok: false, error: entry.returned } : { ok: true })
-  // On a lost connection amqplib runs these callbacks before the connection
-  // says why it closed; by the next microtask it has, and the error can say so.
-  else queueMicrotask(() => entry.settle({ ok: false, error: confirmFailure(open, entry, error) }))
-}
-
-function confirmFailure(open: OpenChannel, entry: InFlight, error: unknown): RabbitmqPublishError {
-  if (open.discarded) return open.discarded
-  if (open.closed || (error instanceof Error && error.message === 'channel closed')) return channelClosed(open, error)
-  return new RabbitmqPublishError('nacked', `RabbitMQ refused message ${entry.messageId} (basic.nack).`, { cause: error, messageId: entry.messageId })
-}
-
-function markReturned(open: OpenChannel, returned: AmqpMessage): void {
-  const messageId = returned.properties.messageId
-  if (messageId === undefined) return
-  const entry = open.inFlight.get(messageId)?.find((e) => e.returned === undefined)
-  if (!entry) return
-  entry.returned = new RabbitmqPublishError(
-    'returned',
-    `message ${messageId} is unroutable: no queue is bound to exchange "${returned.fields.exchange}" for routing key "${returned.fields.routingKey}" (basic.return). Bind a queue.`,
-    { messageId },
-  )
-}
-
-function track(inFlight: Map<string, InFlight[]>, entry: InFlight): void {
-  const list = inFlight.get(entry.messageId)
-  if (list) list.push(entry)
-  else inFlight.set(entry.messageId, [entry])
-}
-
-function untrack(inFlight: Map<string, InFlight[]>, entry: InFlight): void {
-  const list = inFlight.get(entry.messageId)
-  if (!list) return
-  const rest = list.filter((e) => e !== entry)
-  if (rest.length === 0) inFlight.delete(entry.messageId)
-  else inFlight.set(entry.messageId, rest)
-}
-
-/** Resolves when the channel can take more (or closed or was discarded, or the call was aborted). */
-function drained(channel: AmqpConfirmChannel, ended: AbortSignal, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const finish = () => {
-      channel.removeListener('drain', finish)
-      ended.removeEventListener('abort', finish)
-      signal.removeEventListener('abort', finish)
-      resolve()
-    }
-    if (ended.aborted || signal.aborted) return resolve()
-    channel.on('drain', finish)
-    ended.addEventListener('abort', finish, { once: true })
-    signal.addEventListener('abort', finish, { once: true })
-  })
-}
-
-function end(open: OpenChannel): void {
-  open.closed = true
-  open.ended.abort()
-}
-
-/**
- * The frame_max amqplib negotiated for the channel's connection. amqplib
- * keeps it on the connection object under every channel (`channel.connection`),
- * which its published types do not declare.
- */
-function frameMaxOf(channel: AmqpConfirmChannel): number {
-  const frameMax = (channel as { connection?: { frameMax?: unknown } }).connection?.frameMax
-  return typeof frameMax === 'number' && frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX
-}
-
-/** What a message fails with when its channel can no longer be used. */
-function endedError(open: OpenChannel): RabbitmqPublishError {
-  return open.discarded ?? channelClosed(open)
-}
-
-function channelClosed(open: OpenChannel, error?: unknown): RabbitmqPublishError {
-  // amqplib's own "channel closed" says less than the broker's reason, when there is one.
-  const cause = open.lastError ?? open.connectionError ?? error
-  return new RabbitmqPublishError(
-    'channel-closed',
-    `the RabbitMQ channel closed before the broker confirmed the message${cause ? ` (${describe(cause)})` : ''}.`,
-    { cause },
-  )
-}
-
-function abortError(signal: AbortSignal): RabbitmqPublishError {
-  return new RabbitmqPublishError('aborted', `the relay stopped waiting for RabbitMQ's confirm (${describe(signal.reason)}).`, {
-    cause: signal.reason,
-  })
-}
-
-function failAll(messages: readonly OutboxMessage[], error: Error): PublishResult[] {
-  return messages.map(() => markTransport({ ok: false, error }))
-}
-
-/** Failures where the broker was not reached: they spend no attempt (see PublishResult.transport). */
-const TRANSPORT_FAILURES: ReadonlySet<RabbitmqPublishFailure> = new Set(['channel-closed', 'unavailable', 'aborted', 'closed'])
-
-function markTransport(result: PublishResult): PublishResult {
-  if (result.ok || result.transport !== undefined) return result
-  const { error } = result
-  if (!(error instanceof RabbitmqPublishError) || !TRANSPORT_FAILURES.has(error.reason)) return result
-  // A channel the broker closed with 406 PRECONDITION_FAILED was closed
-  // over a message it refused (a header it reads, a body over
-  // max_message_size): that spends attempts, or the message would be sent
-  // again without end, taking its neighbours down every time.
-  if (error.reason === 'channel-closed' && (error.cause as { code?: unknown } | undefined)?.code === 406) return result
-  return { ...result, transport: true }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name
-  return error === undefined ? 'no reason given' : String(error)
 }

@@ -142,6 +142,56 @@ describe('rabbitmqPublisher through the relay', () => {
     }
   })
 
+  test("pipelineKeys: a batch goes in one confirm window; an unroutable head is overtaken by its key's later messages of that batch (the trade), and later batches wait behind it", async () => {
+    const inner = rabbitmqPublisher({ url: serviceUrls().amqpUrl, exchange, pipelineKeys: true })
+    expect(inner.stopsKeyOnFailure).toBe(true)
+    let calls = 0
+    const publisher: Publisher = {
+      stopsKeyOnFailure: inner.stopsKeyOnFailure,
+      publish: (messages, context) => {
+        calls++
+        return inner.publish(messages, context)
+      },
+      close: () => inner.close?.() ?? Promise.resolve(),
+    }
+    const relay = createRelay({ db: t.db, publisher, schema: t.schema, backoff: { initialDelay: 1, maxDelay: 1 } })
+    try {
+      const late = `${exchange}.pipelined-late`
+      const bound = `${exchange}.pipelined`
+      const { received, queue } = await collect(bound)
+      await enqueue([
+        { topic: late, key: 'a', seq: 1 },
+        { topic: bound, key: 'a', seq: 2 },
+        { topic: bound, key: 'a', seq: 3 },
+        { topic: bound, key: 'b', seq: 4 },
+        { topic: bound, key: 'b', seq: 5 },
+      ])
+      await relay.runOnce()
+      expect(calls).toBe(1)
+      await waitFor(() => received.length >= 4)
+      // The trade: 2 and 3 were in the confirm window with 1, and are not taken back.
+      expect(received.map((m) => m.seq)).toEqual([2, 3, 4, 5])
+      expect((await outboxRows()).map((r) => r.attempts)).toEqual([1])
+      // A later batch of key a waits behind its failed head.
+      await enqueue([{ topic: bound, key: 'a', seq: 6 }])
+      await relay.runOnce()
+      const waiting = await outboxRows()
+      expect(waiting).toHaveLength(2)
+      expect(waiting[1]?.attempts).toBe(0)
+      expect(received).toHaveLength(4)
+      await channel.bindQueue(queue, exchange, late)
+      await waitFor(async () => {
+        await relay.runOnce()
+        return (await outboxRows()).length === 0
+      })
+      await waitFor(() => received.length >= 6)
+      expect(received.filter((m) => m.key === 'a').map((m) => m.seq)).toEqual([2, 3, 1, 6])
+    } finally {
+      await relay.stop()
+      await publisher.close?.()
+    }
+  })
+
   test('the broker closing the connection with confirms in flight loses nothing: that batch fails, and delivery resumes on a new connection', async () => {
     const proxy = await holdingProxy(serviceUrls().amqpUrl)
     const connectionName = uniqueName('rmq_relay_pub')

@@ -1,12 +1,11 @@
-import { callHandler, ConsumerLoop, settledWithin, timedOut } from '@txbox/core/adapter'
+import { ConsumerLoop } from '@txbox/core/adapter'
+import { BatchHandler } from './batch-handler.js'
 import { BlockingConnection } from './blocking-connection.js'
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './redis-options.js'
-import { handBackUnstarted, type Ownership, refreshOwnership } from './entry-ownership.js'
 import { RedisConsumerStartError } from './errors/redis-consumer-start-error.js'
-import { RedisHandlerTimeoutError } from './errors/redis-handler-timeout-error.js'
+import { parseRead, type RawEntry, type ReadEntry, toReadEntries } from './read-entries.js'
 import { redisAddress } from './redis-address.js'
 import type { ConsumeRedisStreamOptions } from './redis-config.js'
-import { decodeEntry } from './redis-message.js'
 import { takeUnreadLoss } from './unread-loss.js'
 
 /** How much longer than `handlerTimeoutMs` stop() waits for the consumer loop (a Redis call that never returns) before it gives up on it. */
@@ -81,28 +80,6 @@ async function createGroup<T>(o: ResolvedConsumerOptions<T>): Promise<boolean> {
   }
 }
 
-/** An entry as read: `fields` is `null` when it was deleted from the stream while pending. */
-interface ReadEntry {
-  readonly id: string
-  readonly fields: Buffer[] | null
-}
-
-/** An entry of the batch in hand, with what the ownership checks learnt about it. */
-interface BatchEntry {
-  readonly id: string
-  readonly fields: Buffer[]
-  /** From the group's pending list; a new entry is in its first delivery. */
-  deliveries: number
-  /** Handled (or given up on): no longer kept from being claimed. */
-  settled: boolean
-  /** Deleted from the stream after it was read: only the copy read is left. */
-  deleted: boolean
-  /** Another consumer's now, or acknowledged by one (then `null`). */
-  takenBy: string | null | undefined
-}
-
-type RawEntry = [id: Buffer, fields: Buffer[] | null] | null
-
 class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
   private readonly o: ResolvedConsumerOptions<T>
   private readonly address: string
@@ -112,9 +89,8 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
   private nextClaimAt = 0
   /** Until the first read of its own pending list is done, the consumer resumes entries an earlier run of it left. */
   private historyFrom: string | undefined = '0'
-  /** Ownership checks run one at a time, so that what one learnt is known when the next one's answer is read. */
-  private ownershipQueue: Promise<unknown> = Promise.resolve()
   private lossCheckFailing = false
+  private readonly batches: BatchHandler<T>
 
   constructor(options: ResolvedConsumerOptions<T>) {
     super(options.logger, 'txbox redis consumer')
@@ -123,6 +99,12 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
     this.reader = new BlockingConnection(options.redis, (error) =>
       this.log('error', { err: error, ...this.where() }, 'its own connection to Redis failed; ioredis reconnects it'),
     )
+    this.batches = new BatchHandler(options, {
+      log: (level, fields, message) => this.log(level, { ...this.where(), ...fields }, message),
+      stopping: () => this.stopping,
+      reportVanished: (ids) => this.reportVanished(ids),
+      reportLateHandler: (settled, fields) => this.reportLateHandler(settled, fields),
+    })
   }
 
   protected stopBoundMs(): number {
@@ -161,7 +143,7 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
         return
       }
       this.historyFrom = (entries[entries.length - 1] as ReadEntry).id
-      await this.handleBatch(entries)
+      await this.batches.handle(entries)
       return
     }
     if (Date.now() >= this.nextClaimAt) {
@@ -180,194 +162,13 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
       }
       const entries = toReadEntries(claimed)
       if (entries.length > 0) {
-        await this.handleBatch(entries)
+        await this.batches.handle(entries)
         return
       }
     }
     if (this.stopping) return
     const reply = await this.reader.read(['XREADGROUP', 'GROUP', o.group, o.consumer, 'COUNT', o.count, 'BLOCK', o.blockMs, 'STREAMS', o.stream, '>'])
-    await this.handleBatch(parseRead(reply))
-  }
-
-  /**
-   * Handles a batch one entry at a time. Meanwhile a timer resets the idle
-   * time of the entries not yet settled every claimIdleMs / 3, so that the
-   * wait of the last ones (count × handler time) does not let another
-   * consumer claim them: see entry-ownership.ts.
-   */
-  private async handleBatch(entries: readonly ReadEntry[]): Promise<void> {
-    const vanished = entries.filter((e) => e.fields === null).map((e) => e.id)
-    if (vanished.length > 0) {
-      this.reportVanished(vanished)
-      // Reported; now off the pending list, where nothing is left to hand over.
-      await this.ack(...vanished)
-    }
-    const batch: BatchEntry[] = entries
-      .filter((e): e is ReadEntry & { fields: Buffer[] } => e.fields !== null)
-      .map((e) => ({ id: e.id, fields: e.fields, deliveries: 1, settled: false, deleted: false, takenBy: undefined }))
-    if (batch.length === 0) return
-    let refreshing = false
-    const heartbeat = setInterval(
-      () => {
-        if (refreshing) return
-        refreshing = true
-        void this.keepOwnership(batch).finally(() => (refreshing = false))
-      },
-      Math.max(1, Math.floor(this.o.claimIdleMs / 3)),
-    )
-    try {
-      for (const [index, entry] of batch.entries()) {
-        // Entries not started stay pending, their delivery not counted; see stop().
-        if (this.stopping) return await this.handBack(batch.slice(index))
-        await this.handleOne(entry)
-        entry.settled = true
-      }
-    } finally {
-      clearInterval(heartbeat)
-    }
-  }
-
-  private async handleOne(entry: BatchEntry): Promise<void> {
-    const o = this.o
-    const [own] = await this.checkOwnership([entry])
-    if (entry.takenBy !== undefined || (own?.status === 'settled' && !entry.deleted)) {
-      this.log(
-        'warn',
-        { ...this.where(), streamId: entry.id, owner: entry.takenBy ?? null },
-        'an entry it read was claimed by another consumer (or acknowledged) before its turn; it is left to that consumer (was this one stalled longer than claimIdleMs?)',
-      )
-      return
-    }
-    const deliveries = entry.deliveries
-    if (entry.deleted) {
-      this.log(
-        'warn',
-        { ...this.where(), streamId: entry.id, deliveries },
-        'an entry was deleted from the stream (trimmed) after it was read; it is handled from the copy read, and goes to the dead letters if that fails',
-      )
-    }
-    const decoded = decodeEntry<T>(o.stream, entry.id, entry.fields, deliveries)
-    if (!decoded.ok) {
-      await this.deadLetter(entry, `malformed entry: ${decoded.reason}`)
-      return
-    }
-    if (deliveries > o.maxDeliveries) {
-      // Delivered again and again without an answer: its handler crashes the process.
-      await this.deadLetter(entry, `delivered ${deliveries} times without being acknowledged (maxDeliveries ${o.maxDeliveries})`)
-      return
-    }
-    const message = decoded.message
-    const outcome = await callHandler({
-      message,
-      handler: o.handler,
-      wrap: o.wrap,
-      timeoutMs: o.handlerTimeoutMs,
-      timeoutError: () => new RedisHandlerTimeoutError(message.messageId, o.handlerTimeoutMs),
-    })
-    if (outcome.ok) {
-      await this.ack(entry.id)
-      return
-    }
-    const late = timedOut(outcome)
-    if (late) this.reportLateHandler(outcome.settled, { streamId: entry.id, messageId: message.messageId })
-    const reason = (outcome.error as Error)?.message ?? String(outcome.error)
-    if (entry.deleted) {
-      await this.deadLetter(entry, `${reason} (the entry was deleted from the stream, so it cannot be retried)`)
-    } else if (deliveries >= o.maxDeliveries) {
-      await this.deadLetter(entry, reason)
-    } else if (late) {
-      this.log(
-        'warn',
-        { err: outcome.error, ...this.where(), streamId: entry.id, messageId: message.messageId, deliveries, timeoutMs: o.handlerTimeoutMs },
-        'handler did not settle within handlerTimeoutMs; the entry stays pending and is retried after claimIdleMs (the handler is left running)',
-      )
-    } else {
-      this.log(
-        'warn',
-        { err: outcome.error, ...this.where(), streamId: entry.id, messageId: message.messageId, deliveries },
-        'handler failed; the entry stays pending and is retried after claimIdleMs',
-      )
-    }
-  }
-
-  /** Gives back entries read and not started, uncounted (entry-ownership.ts); bounded, since stop() waits for it. */
-  private async handBack(entries: readonly BatchEntry[]): Promise<void> {
-    const ids = entries.filter((e) => e.takenBy === undefined).map((e) => e.id)
-    const handing = handBackUnstarted(this.o, ids).then(
-      (vanished) => vanished.length > 0 && this.reportVanished(vanished),
-      (err) => this.log('warn', { err, ...this.where(), streamIds: ids }, 'handing back the entries read and not started failed; each counts one delivery'),
-    )
-    await settledWithin(handing, 1000)
-  }
-
-  /** Checks and refreshes ownership of `entries` (one at a time, see ownershipQueue) and notes what was found on each. */
-  private checkOwnership(entries: readonly BatchEntry[]): Promise<Ownership[]> {
-    const found = this.ownershipQueue.then(async () => {
-      const owned = await refreshOwnership(this.o, entries.map((e) => e.id))
-      owned.forEach((own, i) => {
-        const entry = entries[i] as BatchEntry
-        if (own.status === 'own' || own.status === 'deleted') entry.deliveries = own.deliveries
-        if (own.status === 'deleted') entry.deleted = true
-        if (own.status === 'claimed') entry.takenBy = own.owner
-        // Not pending, and not because our own check took a deleted entry off the list: acknowledged elsewhere.
-        if (own.status === 'settled' && !entry.deleted) entry.takenBy = null
-      })
-      return owned
-    })
-    this.ownershipQueue = found.catch(() => {})
-    return found
-  }
-
-  /** The heartbeat of a batch: keeps the entries not yet settled from being claimed. */
-  private async keepOwnership(batch: readonly BatchEntry[]): Promise<void> {
-    const open = batch.filter((e) => !e.settled && e.takenBy === undefined)
-    if (open.length === 0) return
-    try {
-      await this.checkOwnership(open)
-    } catch (error) {
-      // The loop's own commands fail as well and are logged; a missed refresh at worst lets an entry be claimed, which the check before its handling catches.
-      this.log('debug', { err: error, ...this.where() }, 'refreshing the entries in hand failed')
-    }
-  }
-
-  private async ack(...ids: string[]): Promise<void> {
-    try {
-      await this.o.redis.call('XACK', this.o.stream, this.o.group, ...ids)
-    } catch (error) {
-      // Unacknowledged means delivered again later: at least once, never lost.
-      this.log('error', { err: error, ...this.where(), streamIds: ids }, 'XACK failed; the entry will be delivered again')
-    }
-  }
-
-  /** Copies the entry (its original bytes) to the dead-letter stream, then acknowledges it (in that order, so a crash between them duplicates rather than loses it). */
-  private async deadLetter(entry: BatchEntry, error: string): Promise<void> {
-    const o = this.o
-    const { id, deliveries } = entry
-    try {
-      await o.redis.callBuffer(
-        'XADD',
-        o.deadLetterStream,
-        '*',
-        ...entry.fields,
-        'sourceStream',
-        o.stream,
-        'sourceId',
-        id,
-        'group',
-        o.group,
-        'consumer',
-        o.consumer,
-        'deliveries',
-        deliveries,
-        'error',
-        error,
-      )
-    } catch (err) {
-      this.log('error', { err, ...this.where(), streamId: id, deadLetterStream: o.deadLetterStream }, 'writing a dead letter failed; the entry stays pending')
-      return
-    }
-    this.log('warn', { ...this.where(), streamId: id, deliveries, error, deadLetterStream: o.deadLetterStream }, 'entry moved to the dead-letter stream')
-    await this.ack(id)
+    await this.batches.handle(parseRead(reply))
   }
 
   /** Pending entries whose stream entry is gone: found by XAUTOCLAIM or by the read of the consumer's own pending list. */
@@ -412,17 +213,4 @@ class StreamConsumer<T> extends ConsumerLoop implements RedisStreamConsumer {
   protected where(): Record<string, unknown> {
     return { stream: this.o.stream, group: this.o.group, consumer: this.o.consumer, redis: this.address }
   }
-
-}
-
-/** The entries of an XREADGROUP reply (one stream), ids as text. */
-function parseRead(reply: unknown): ReadEntry[] {
-  if (reply === null) return []
-  const streams = reply as [stream: Buffer, entries: RawEntry[]][]
-  return toReadEntries(streams[0]?.[1] ?? [])
-}
-
-function toReadEntries(raw: readonly RawEntry[]): ReadEntry[] {
-  // A null element (Redis 6.2's XAUTOCLAIM for a deleted entry) carries no id to report or acknowledge.
-  return raw.filter((e): e is NonNullable<RawEntry> => e !== null).map(([id, fields]) => ({ id: id.toString(), fields }))
 }

@@ -61,6 +61,7 @@ export function redisStreamsPublisher(options: RedisStreamsPublisherOptions): Pu
 
   return {
     stopsKeyOnFailure: true,
+    messagingSystem: 'redis',
 
     async publish(messages, { signal }) {
       const results: PublishResult[] = new Array(messages.length)

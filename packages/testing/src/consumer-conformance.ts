@@ -1,7 +1,7 @@
 import { type Logger, migrate } from '@txbox/core'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
-import type { ConformanceConsumer, ConformanceConsumerOptions, ConsumerCapabilities, ConsumerFixture } from './consumer-fixture.js'
+import type { ConformanceConsumer, ConformanceConsumerOptions, ConsumerCapabilities, ConsumerFixture, ProcessOnceSetup } from './consumer-fixture.js'
 import { useTestDatabase } from './test-database.js'
 import { waitFor } from './wait-for.js'
 
@@ -143,6 +143,43 @@ export function describeConsumerConformance(name: string, createFixture: () => P
         neverSettles.open()
         await stopAll()
         expect(await fixture.deadLetters()).not.toContain(id)
+      })
+
+      test('a message processOnce committed whose ack was lost (the consumer died) is acknowledged when it comes back past maxDeliveries, not dead-lettered', { timeout: 60_000 }, async () => {
+        const [id] = ids('lostack') as [string]
+        const started = gate()
+        const finish = gate()
+        // The dying consumer's handler must not time out (and count as failed) while crash() takes its time.
+        const once = { maxDeliveries: 1, handlerTimeoutMs: 60_000 }
+        const processOnceSetup: ProcessOnceSetup = {
+          db: t.db,
+          schema: t.schema,
+          effect: async (trx, m) => {
+            await sql`insert into ${sql.id(t.schema, 'effects')} (message_id) values (${m.messageId})`.execute(trx)
+          },
+        }
+        const dying = await start({
+          ...once,
+          logger: quiet,
+          processOnce: processOnceSetup,
+          handler: async () => {
+            started.open()
+            await finish.wait
+          },
+        })
+        await fixture.publish([id])
+        await started.wait
+        await dying.crash()
+        // Its only attempt succeeds and commits after the consumer died: the ack goes nowhere, the broker delivers it again.
+        finish.open()
+        await waitFor(async () => (await effects(id)) === 1, { timeoutMs: 10_000, message: 'the dead consumer committed its effect' })
+        const runs: string[] = []
+        await start({ ...once, logger: quiet, processOnce: processOnceSetup, handler: async (m) => void runs.push(m.messageId) })
+        await waitFor(async () => (await fixture.unacknowledged()) === 0, { timeoutMs: 20_000, message: 'the redelivery was settled' })
+        await stopAll()
+        expect(await fixture.deadLetters()).not.toContain(id)
+        expect(runs).toEqual([])
+        expect(await effects(id)).toBe(1)
       })
     }
 

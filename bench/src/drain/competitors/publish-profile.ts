@@ -11,7 +11,7 @@ export class PublishProfile {
   publishMs = 0
   drainMs = 0
   batches = 0
-  /** Batches the relay settled with fewer rows than its batchSize: after each, its loop waits for a wake-up or its poll interval. */
+  /** Batches the relay settled with fewer rows than its batchSize (in waves it takes few rows per lane; it claims again at once while claims find work). */
   shortBatches = 0
 
   wrap(inner: Publisher): Publisher {
@@ -37,6 +37,6 @@ export class PublishProfile {
     if (this.calls === 0 || this.batches === 0) return undefined
     // The relay runs `concurrency` loops (default 2): publish() can be busy for more than 100% of the wall clock.
     const share = this.drainMs > 0 ? `, publish() busy ${Math.round((100 * this.publishMs) / this.drainMs)}% of the drain's wall time (summed over the relay's loops)` : ''
-    return `${(this.calls / this.batches).toFixed(1)} publish calls per batch, ${(this.messages / this.calls).toFixed(1)} messages per call, ${(this.publishMs / this.calls).toFixed(2)} ms per call${share}; ${this.shortBatches} of ${this.batches} batches held fewer rows than batchSize (the relay's loop then waits for a wake-up or its poll interval)`
+    return `${(this.calls / this.batches).toFixed(1)} publish calls per batch, ${(this.messages / this.calls).toFixed(1)} messages per call, ${(this.publishMs / this.calls).toFixed(2)} ms per call${share}; ${this.shortBatches} of ${this.batches} batches held fewer rows than batchSize`
   }
 }

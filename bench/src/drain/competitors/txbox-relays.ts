@@ -11,12 +11,16 @@ export interface TxboxRelaysOptions {
   readonly batchSize: number
   /** Passed to createRelay; the relay's default (true) when not given. */
   readonly blockKeyOnFailure?: boolean
+  /** Passed to the destination's publisher (RabbitMQ, BullMQ, NATS): one round trip per batch instead of per-key waves. */
+  readonly pipelineKeys?: boolean
   /** Shown in the table; default "txbox, N relay(s)". */
   readonly name?: string
   /** Called on each relay before it starts (e.g. to attach metrics); the function it returns after the relay stopped. */
-  readonly attach?: (relay: Relay) => () => void
+  readonly attach?: (relay: Relay) => () => void | Promise<void>
   /** Said in the notes after the relay's settings (what `attach` does). */
   readonly notes?: string
+  /** Load messages with a `traceparent` header each (see fillOutbox). */
+  readonly traceContext?: boolean
 }
 
 /**
@@ -33,28 +37,32 @@ export function txboxRelays(options: TxboxRelaysOptions): CompetitorFactory {
     const table = `"${outboxSchema}".outbox`
     let publishers: Publisher[] = []
     const usage = new PublishProfile()
-    const blocking = options.blockKeyOnFailure === undefined ? 'defaults otherwise (per-key order, blockKeyOnFailure on)' : `blockKeyOnFailure: ${options.blockKeyOnFailure}, defaults otherwise`
+    const blocking = [
+      options.pipelineKeys === undefined ? '' : `the publisher with pipelineKeys: ${options.pipelineKeys}, `,
+      options.blockKeyOnFailure === undefined ? 'defaults otherwise (per-key order, blockKeyOnFailure on)' : `blockKeyOnFailure: ${options.blockKeyOnFailure}, defaults otherwise`,
+    ].join('')
+    const variant = options.pipelineKeys === undefined ? undefined : { pipelineKeys: options.pipelineKeys }
     return {
       name,
       notes: `${name}: createRelay({ batchSize: ${options.batchSize} }) with the ${destination.name} publisher, ${blocking}${count > 1 ? `; ${count} relay instances on one pool, each with its own broker connection` : ''}.${options.notes ? ` ${options.notes}` : ''}`,
       async setUp() {
         // Every txbox variant of the benchmark uses the same outbox: migrate it once.
         await migrate(db, { schema: outboxSchema })
-        publishers = (await Promise.all(Array.from({ length: count }, () => destination.publisher()))).map((p) => usage.wrap(p))
+        publishers = (await Promise.all(Array.from({ length: count }, () => destination.publisher(variant)))).map((p) => usage.wrap(p))
       },
       profile() {
         const seen = usage.describe()
         return seen && `${name}: ${seen}.`
       },
       async load({ topic, from, count: n }) {
-        await fillOutbox(pool, table, n, { topic, from })
+        await fillOutbox(pool, table, n, { topic, from, traceContext: options.traceContext === true })
         await vacuum(pool, table)
       },
       async drain({ count: n }) {
         const relays: Relay[] = publishers.map((publisher) =>
           createRelay({ db, publisher, schema: outboxSchema, batchSize: options.batchSize, ...(options.blockKeyOnFailure === undefined ? {} : { blockKeyOnFailure: options.blockKeyOnFailure }) }),
         )
-        const detach = options.attach ? relays.map((relay) => (options.attach as (r: Relay) => () => void)(relay)) : []
+        const detach = options.attach ? relays.map((relay) => (options.attach as NonNullable<TxboxRelaysOptions['attach']>)(relay)) : []
         let published = 0
         const t0 = performance.now()
         try {
@@ -75,7 +83,7 @@ export function txboxRelays(options: TxboxRelaysOptions): CompetitorFactory {
           // Summed over relays, the time in publish() is no share of one wall clock.
           if (count === 1) usage.drainMs += performance.now() - t0
           await Promise.all(relays.map((r) => r.stop()))
-          for (const undo of detach) undo()
+          for (const undo of detach) await undo()
         }
         if (published !== n) throw new Error(`${name} published ${published} of ${n}`)
       },

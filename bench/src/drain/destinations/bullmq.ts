@@ -3,7 +3,7 @@ import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { BenchConfig } from '../../support/config.js'
 import { createRedis, deleteRunKeys } from '../../support/redis.js'
-import type { BareRow, Destination } from '../destination.js'
+import type { BareRow, Destination, PublisherVariant } from '../destination.js'
 
 /**
  * BullMQ: one queue per round (the topic), under a prefix of this run's own;
@@ -32,10 +32,10 @@ export async function bullmq(config: BenchConfig): Promise<Destination> {
     name: 'BullMQ',
     notes: 'BullMQ: a queue per round; the bare loop sends each batch with one Queue.addBulk (jobId = message id, data = payload, the publisher\'s default retention) on its own ioredis client; txbox: bullmqPublisher({ connection, prefix }), one ioredis client per relay. No worker runs: jobs are counted waiting.',
     topic: (label) => `drain-${label}`,
-    async publisher() {
+    async publisher(variant: PublisherVariant = {}) {
       const connection = createRedis(config)
       clients.push(connection)
-      const publisher = bullmqPublisher({ connection, prefix })
+      const publisher = bullmqPublisher({ connection, prefix, ...variant })
       publishers.push(publisher)
       return publisher
     },

@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
 import { natsPublisher } from '@txbox/nats'
 import type { BenchConfig } from '../../support/config.js'
-import type { BareRow, Destination } from '../destination.js'
+import type { BareRow, Destination, PublisherVariant } from '../destination.js'
 
 const encoder = new TextEncoder()
 
@@ -22,10 +22,10 @@ export async function natsJetStream(config: BenchConfig): Promise<Destination> {
     name: 'NATS JetStream',
     notes: `NATS JetStream: a file-backed stream (default duplicate window); the bare loop sends every row of a batch with js.publish (Nats-Msg-Id = message id, headers txbox-key and txbox-topic) on its own connection, then awaits every PubAck; txbox: natsPublisher({ connection }), one connection per relay.`,
     topic: (label) => `bench.${config.runId}.${label}`,
-    async publisher() {
+    async publisher(variant: PublisherVariant = {}) {
       const connection = await connect({ servers: config.natsUrl, name: 'txbox-bench-relay' })
       connections.push(connection)
-      return natsPublisher({ connection })
+      return natsPublisher({ connection, ...variant })
     },
     async send(rows: readonly BareRow[]) {
       const acks = rows.map((r) => {

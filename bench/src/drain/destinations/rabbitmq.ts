@@ -2,7 +2,7 @@ import { rabbitmqPublisher } from '@txbox/rabbitmq'
 import type { Publisher } from '@txbox/core'
 import amqplib from 'amqplib'
 import type { BenchConfig } from '../../support/config.js'
-import type { BareRow, Destination } from '../destination.js'
+import type { BareRow, Destination, PublisherVariant } from '../destination.js'
 
 /**
  * RabbitMQ: a durable topic exchange bound to one durable queue, purged
@@ -21,8 +21,8 @@ export async function rabbitmq(config: BenchConfig): Promise<Destination> {
     name: 'RabbitMQ',
     notes: `RabbitMQ: a durable topic exchange bound to one durable queue; the bare loop publishes each row persistent + mandatory on one confirm channel and calls waitForConfirms once per batch; txbox: rabbitmqPublisher({ url, exchange }).`,
     topic: () => 'bench.events',
-    async publisher() {
-      const publisher = rabbitmqPublisher({ url: config.amqpUrl, exchange })
+    async publisher(variant: PublisherVariant = {}) {
+      const publisher = rabbitmqPublisher({ url: config.amqpUrl, exchange, ...variant })
       publishers.push(publisher)
       return publisher
     },

@@ -1,3 +1,5 @@
+import { type ProcessedMessage, startProcessSpan } from '../tracing/process-span.js'
+
 /** How one handler call ended. */
 export type HandlerOutcome =
   | { readonly ok: true }
@@ -23,6 +25,8 @@ export interface HandlerCall<M> {
   readonly timeoutMs: number
   /** The error the signal aborts with, and the delivery fails with, when the call outlives `timeoutMs`. */
   readonly timeoutError: () => Error
+  /** The message as its OpenTelemetry `process` span describes it: given, the call runs in that span (when a tracer provider is registered). */
+  readonly messaging?: ProcessedMessage
 }
 
 /**
@@ -34,12 +38,13 @@ export interface HandlerCall<M> {
  */
 export async function callHandler<M>(call: HandlerCall<M>): Promise<HandlerOutcome> {
   const controller = new AbortController()
+  const span = startProcessSpan(call.messaging)
   const run = async () => {
     await call.handler(call.message, { signal: controller.signal })
   }
   const settled: Promise<HandlerOutcome> = (async () => {
     try {
-      await (call.wrap ? call.wrap(call.message, run) : run())
+      await span.run(() => (call.wrap ? call.wrap(call.message, run) : run()))
       return { ok: true }
     } catch (error) {
       return { ok: false, error }
@@ -54,7 +59,9 @@ export async function callHandler<M>(call: HandlerCall<M>): Promise<HandlerOutco
     }, call.timeoutMs)
   })
   try {
-    return await Promise.race([settled, timedOut])
+    const outcome = await Promise.race([settled, timedOut])
+    span.end(outcome.ok ? undefined : outcome.error)
+    return outcome
   } finally {
     clearTimeout(timer)
   }

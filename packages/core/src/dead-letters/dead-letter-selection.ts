@@ -17,11 +17,14 @@ export interface DeadLetterFilter {
 
 /**
  * Which dead letters {@link retryDeadLetters} and {@link purgeDeadLetters}
- * act on: by message id (`txbox dead retry --id`), by topic (`--topic`),
- * every one (`--all`), or those a {@link DeadLetterFilter} matches.
+ * act on: by message id (`txbox dead retry --id`; every dead letter with that
+ * message id), by the dead table's own id (`deadIds`: exactly those rows, what
+ * a page's selected rows mean), by topic (`--topic`), every one (`--all`), or
+ * those a {@link DeadLetterFilter} matches.
  */
 export type DeadLetterSelection =
   | { readonly kind: 'ids'; readonly ids: readonly string[] }
+  | { readonly kind: 'deadIds'; readonly ids: readonly string[] }
   | { readonly kind: 'topic'; readonly topic: string }
   | { readonly kind: 'all' }
   | { readonly kind: 'filter'; readonly filter: DeadLetterFilter }

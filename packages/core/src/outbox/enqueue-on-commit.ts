@@ -8,6 +8,7 @@ import { integer, oneOf } from '../options/option-kinds.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import { resolveTableNames, TABLE_OPTIONS, type TableOptions } from '../schema/table-names.js'
 import { runSqlThrough } from '../sql/run-sql.js'
+import { createSpans } from '../tracing/create-spans.js'
 import { findScope, type TransactionScope } from '../transaction/transaction-scope.js'
 import { insertStatement, type NotifyMode } from './insert-statement.js'
 import type { OutboxMessageInput, ValidatedMessage } from './message.js'
@@ -100,9 +101,10 @@ export async function enqueueOnCommit(
   // A loop, not map(): map skips the holes of a sparse array, which then
   // reached the INSERT as NULL message ids.
   const validated: ValidatedMessage[] = []
+  const spans = createSpans() // OpenTelemetry `create` spans; undefined without @opentelemetry/api
   let bytes = 0
   for (let i = 0; i < list.length; i++) {
-    const m = validateMessage(list[i], Array.isArray(messages) ? `messages[${i}]` : 'message', maxPayloadBytes)
+    const m = validateMessage(list[i], Array.isArray(messages) ? `messages[${i}]` : 'message', maxPayloadBytes, spans)
     bytes += m.bytes
     if (bytes > MAX_CALL_BYTES) {
       throw new PayloadTooLargeError(
@@ -128,6 +130,7 @@ export async function enqueueOnCommit(
       scope.addCommitHook(() => signalRelays(scope.db, scope.executor, names.channel, notify === 'after-commit'))
     }
   }
+  spans?.end()
   return validated.map((m) => m.messageId)
 }
 

@@ -2,11 +2,11 @@ import { InvalidMessageError } from '../errors/invalid-message-error.js'
 import { PayloadNotJsonError } from '../errors/payload-not-json-error.js'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error.js'
 import { TxboxError } from '../errors/txbox-error.js'
+import type { CreateSpans } from '../tracing/create-spans.js'
 import type { OutboxMessageInput, ValidatedMessage } from './message.js'
 import { newMessageId } from './message-id.js'
 import { serializeJson } from './serialize-json.js'
 import { unstorableText } from './storable-text.js'
-import { captureTraceContext } from './trace-context.js'
 
 const MESSAGE_FIELDS = new Set(['topic', 'payload', 'key', 'headers', 'delay', 'availableAt', 'messageId'])
 /**
@@ -33,9 +33,9 @@ const EARLIEST_TIMESTAMPTZ_MS = Date.UTC(-4713, 10, 24) + 86_400_000
  * and saying what to do; runs no SQL, so a rejected message leaves the
  * caller's transaction untouched.
  */
-export function validateMessage(input: unknown, at: string, maxPayloadBytes: number): ValidatedMessage {
+export function validateMessage(input: unknown, at: string, maxPayloadBytes: number, spans?: CreateSpans): ValidatedMessage {
   try {
-    return checkMessage(input, at, maxPayloadBytes)
+    return checkMessage(input, at, maxPayloadBytes, spans)
   } catch (error) {
     if (error instanceof TxboxError) throw error
     // A getter or a proxy of the caller's that threw while being read.
@@ -45,7 +45,7 @@ export function validateMessage(input: unknown, at: string, maxPayloadBytes: num
   }
 }
 
-function checkMessage(input: unknown, at: string, maxPayloadBytes: number): ValidatedMessage {
+function checkMessage(input: unknown, at: string, maxPayloadBytes: number, spans: CreateSpans | undefined): ValidatedMessage {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new InvalidMessageError(at, `${at} must be an object like { topic: 'user.created', payload: { ... } }, got ${describe(input)}.`)
   }
@@ -93,7 +93,8 @@ function checkMessage(input: unknown, at: string, maxPayloadBytes: number): Vali
   const bytes = Buffer.byteLength(payload)
   if (bytes > maxPayloadBytes) throw new PayloadTooLargeError(`${at}.payload`, bytes, maxPayloadBytes)
 
-  const headers = validateHeaders(m.headers, `${at}.headers`)
+  const given = m.headers
+  const headers = validateHeaders(given, `${at}.headers`, spans?.start(m.topic, messageId, given))
 
   let delayMs: number | null = null
   let availableAt: Date | null = null
@@ -149,8 +150,8 @@ function checkName(value: string, field: string, where = field): void {
   }
 }
 
-function validateHeaders(headers: unknown, at: string): string | null {
-  const trace = captureTraceContext()
+/** The headers as JSON text, with the trace context of the message's creation (see CreateSpans) under the caller's own. */
+function validateHeaders(headers: unknown, at: string, trace: Readonly<Record<string, string>> = {}): string | null {
   if (headers === undefined || headers === null) {
     return Object.keys(trace).length > 0 ? JSON.stringify(trace) : null
   }

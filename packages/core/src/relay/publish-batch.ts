@@ -1,5 +1,6 @@
 import { PublishTimeoutError } from '../errors/publish-timeout-error.js'
 import type { OutboxMessage, Publisher, PublishResult } from '../publisher.js'
+import { tracePublish } from '../tracing/send-span.js'
 import { planWaves } from './plan-waves.js'
 
 /**
@@ -85,7 +86,7 @@ function wavesByIndex(batch: readonly OutboxMessage[]): number[][] {
 async function callPublisher(publisher: Publisher, messages: OutboxMessage[], signal: AbortSignal): Promise<readonly PublishResult[]> {
   let results: readonly PublishResult[]
   try {
-    results = await publisher.publish(messages, { signal })
+    results = await tracePublish(publisher, messages, signal, () => publisher.publish(messages, { signal }))
   } catch (error) {
     // A publish that rejects confirmed nothing: the broker was not reached.
     const err = error instanceof Error ? error : new Error(String(error))

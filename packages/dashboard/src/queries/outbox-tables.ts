@@ -1,4 +1,4 @@
-import type { TableOptions } from '@txbox/core'
+import { InvalidOptionError, type TableOptions } from '@txbox/core'
 import { type RawBuilder, sql } from 'kysely'
 
 /** The outbox's tables as SQL identifiers (quoted by Kysely), and their plain names for catalog look-ups. */
@@ -23,7 +23,7 @@ export function outboxTables(options: TableOptions): OutboxTables {
     ['deadTable', deadName],
   ] as const) {
     if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new TypeError(`dashboard: ${option} must be 1–48 lower-case letters, digits and _ (as txbox's tables are named), got ${JSON.stringify(name)}.`)
+      throw new InvalidOptionError(option, `dashboard: ${option} must be 1–48 lower-case letters, digits and _ (as txbox's tables are named), got ${JSON.stringify(name)}.`)
     }
   }
   return { schema, outboxName, deadName, outbox: sql.id(schema, outboxName), dead: sql.id(schema, deadName) }

@@ -5,7 +5,7 @@ import type { Placeholders } from '../statement.js'
  * The parameters a dead-letter selection or filter brings to a statement
  * (lock-dead-letters, list-dead-letters, count-dead-letters): each is used
  * only when the selection or filter sets it.
- *   ids            text[]        message ids        (selection 'ids')
+ *   ids            text[]        message ids        (selection 'ids'), or dead-letter ids (selection 'deadIds', digits only)
  *   topic          text                             (selection 'topic', filter.topic)
  *   key            text                             (filter.key)
  *   errorContains  text                             (filter.errorContains: a literal substring, case-insensitive)
@@ -25,6 +25,7 @@ export interface DeadLetterConditionParams {
 export function conditionParams(selection: DeadLetterSelection): DeadLetterConditionParams {
   switch (selection.kind) {
     case 'ids':
+    case 'deadIds':
       return { ids: selection.ids }
     case 'topic':
       return { topic: selection.topic }
@@ -53,6 +54,8 @@ export function deadLetterCondition(selection: DeadLetterSelection, p: Placehold
   switch (selection.kind) {
     case 'ids':
       return `d.message_id = ANY(${p.ids}::text[])`
+    case 'deadIds':
+      return `d.id = ANY(${p.ids}::bigint[])`
     case 'topic':
       return `d.topic = ${p.topic}::text`
     case 'all':
