@@ -22,12 +22,15 @@ export interface EnqueueOptions extends TableOptions {
   /**
    * How relays learn about the new messages (they also poll, so this only
    * changes latency):
-   * - `'after-commit'` (default): one NOTIFY after the commit, at most once per
-   *   5 ms per process. Needs a transaction opened by withTransaction; for
-   *   others nothing is sent and relays find the messages when they poll.
+   * - `'after-commit'` (default): the commit wakes the relays running in this
+   *   process directly, and one NOTIFY after the commit, at most once per 5 ms
+   *   per process, wakes those of other processes (if they LISTEN). Needs a
+   *   transaction opened by withTransaction; for others nothing is sent and
+   *   relays find the messages when they poll.
    * - `'in-transaction'`: a NOTIFY inside the transaction. Works with any
    *   transaction, but serialises commits database-wide (see docs/operations).
-   * - `false`: no signal.
+   *   Inside withTransaction the commit also wakes this process's relays.
+   * - `false`: no signal, not even to this process's relays.
    */
   notify?: NotifyMode
 }
@@ -118,12 +121,13 @@ export async function enqueueOnCommit(
 
   const inTransactionNotify = notify === 'in-transaction'
   await runSqlThrough(runner.executor, runner.handle, insertStatement(names, validated, inTransactionNotify))
-  if (notify === 'after-commit' && runner.scope) {
+  if (notify !== false && runner.scope) {
     const scope = runner.scope.root
-    const onceKey = `notify:${names.channel}`
+    const onceKey = `notify:${notify}:${names.channel}`
     if (!scope.onceKeys.has(onceKey)) {
       scope.onceKeys.add(onceKey)
-      scope.addCommitHook(() => signalRelays(scope.db, scope.executor, names.channel))
+      // In-transaction mode has sent its NOTIFY; this process's relays are still woken directly.
+      scope.addCommitHook(() => signalRelays(scope.db, scope.executor, names.channel, notify === 'after-commit'))
     }
   }
   spans?.end()

@@ -1,10 +1,13 @@
 import type { Executor } from '../executors/executor.js'
 import { notifyRelays } from '../sql/outbox/notify-relays.js'
+import { wakeInProcessRelays } from '../relay/in-process-relays.js'
 import { runSqlThrough } from '../sql/run-sql.js'
 
 /**
- * The signal that wakes relays after a commit: a NOTIFY sent on the pool, after
- * the transaction committed, at most once per window per process and channel.
+ * The signal that wakes relays after a commit: a direct call for the relays
+ * running in this process (in-process-relays.ts), and for the others a NOTIFY
+ * sent on the pool, after the transaction committed, at most once per window
+ * per process and channel.
  *
  * Why not NOTIFY inside the transaction: PostgreSQL serialises the commits of
  * all notifying transactions on one database-wide lock; with a NOTIFY in every
@@ -22,8 +25,18 @@ interface ChannelState {
 
 const states = new WeakMap<object, Map<string, ChannelState>>()
 
-/** `db` is the client withTransaction was given; `executor` runs SQL on it. */
-export function signalRelays(db: object, executor: Executor, channel: string): void {
+/**
+ * Wakes this process's relays of `channel` at once, then (with `notify`) sends
+ * the NOTIFY for relays in other processes. `db` is the client withTransaction
+ * was given; `executor` runs SQL on it.
+ *
+ * The NOTIFY is sent even when a relay of this process was woken: nothing here
+ * can tell whether a relay elsewhere listens, and it costs one small statement
+ * per window (docs/performance.md, the notify bench).
+ */
+export function signalRelays(db: object, executor: Executor, channel: string, notify = true): void {
+  wakeInProcessRelays(channel)
+  if (!notify) return
   let byChannel = states.get(db)
   if (!byChannel) {
     byChannel = new Map()

@@ -4,6 +4,7 @@ import { notifyRelays } from '../sql/outbox/notify-relays.js'
 import { checkOutbox } from '../sql/relay/check-outbox.js'
 import { runSql } from '../sql/run-sql.js'
 import { DelayedPromotion } from './delayed-promotion.js'
+import { registerInProcessRelay } from './in-process-relays.js'
 import { RelayCycle } from './relay-cycle.js'
 import type { RelayErrorSource, RelayEvents } from './relay-events.js'
 import { type RelayCounters, type RelayMetrics, readOutboxStats } from './relay-metrics.js'
@@ -57,6 +58,7 @@ class OutboxRelay extends EventEmitter implements Relay {
   private startPromise: Promise<void> | undefined
   private stopPromise: Promise<void> | undefined
   private listener: WakeUpListener | undefined
+  private unregisterInProcess: (() => void) | undefined
   private wakeWaiters = new Set<() => void>()
   private pendingSignal = false
   private readonly counters: RelayCounters = { published: 0, failed: 0, deadLettered: 0, batches: 0 }
@@ -110,7 +112,14 @@ class OutboxRelay extends EventEmitter implements Relay {
         sendProbe,
       )
       await this.listener.start()
+    } else {
+      this.options.logger.info(
+        { pollInterval: this.options.pollInterval, channel: this.options.names.channel },
+        `txbox relay: no \`listen\` given: commits made with withTransaction in this process wake the relay at once; messages committed elsewhere (other processes, transactions txbox does not open) are found by polling every ${this.options.pollInterval} ms, so they wait up to ${this.options.pollInterval} ms. Give \`listen: pool\` to be woken by their NOTIFY`,
+      )
     }
+    // Commits in this process wake the relay directly, with or without `listen`.
+    this.unregisterInProcess = registerInProcessRelay(this.options.names.channel, () => this.wake())
     this.options.logger.info({ batchSize: this.options.batchSize, concurrency: this.options.concurrency, outbox: this.options.names.quoted.outbox }, 'txbox relay started')
     this.loops = Array.from({ length: this.options.concurrency }, () => this.loop())
   }
@@ -123,6 +132,8 @@ class OutboxRelay extends EventEmitter implements Relay {
     this.stopPromise = (async () => {
       await starting?.catch(() => {})
       this.state = 'stopping'
+      this.unregisterInProcess?.()
+      this.unregisterInProcess = undefined
       this.wake()
       await Promise.all(this.loops)
       this.loops = []

@@ -34,9 +34,12 @@ export interface RelayOptions extends TableOptions {
   /** How often an idle relay looks for work when no signal wakes it, in ms. Default 1000. */
   pollInterval?: number
   /**
-   * A LISTEN connection for low-latency wake-up: the `pg.Pool` behind `db`, or
-   * anything with `connect()` resolving to a pg client. Without it the relay
-   * only polls. See enqueueOnCommit's `notify` for the sending side.
+   * A LISTEN connection for low-latency wake-up by commits in other
+   * processes: the `pg.Pool` behind `db`, or anything with `connect()`
+   * resolving to a pg client. Commits made with withTransaction in the
+   * relay's own process wake it directly, with or without `listen`; without
+   * it, other commits wait for the next poll. See enqueueOnCommit's `notify`
+   * for the sending side.
    *
    * The relay guards this pool's clients as it guards `pool`'s.
    */
@@ -105,7 +108,7 @@ export const RELAY_OPTIONS = {
   pollInterval: integer({ min: 1, max: 3_600_000, unit: 'ms', default: 1000, cli: true, description: 'How often an idle relay looks for work when no signal wakes it.' }),
   listen: shape<ListenSource>()({
     type: 'pg.Pool',
-    description: 'A LISTEN connection for low-latency wake-up: the pg.Pool behind db. Without it the relay only polls.',
+    description: "A LISTEN connection for low-latency wake-up by other processes' commits: the pg.Pool behind db. Without it, only commits in the relay's own process wake it; others wait for the next poll.",
     defaultText: 'none',
     expected: 'a pg.Pool (or an object with connect() resolving to a pg client)',
     test: (value) => hasMethods(value, 'connect'),

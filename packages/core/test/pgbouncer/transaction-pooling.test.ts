@@ -83,7 +83,9 @@ test('on a direct connection the LISTEN self-test passes: the relay keeps listen
   await relay.start()
   try {
     await waitFor(() => logger.debugs.includes('txbox relay: LISTEN self-test passed'), { timeoutMs: 10_000, message: 'the self-test passes' })
-    const [id] = await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: 'direct', payload: {} }, { schema: t.schema }))
+    // Through a transaction txbox does not open, with its NOTIFY inside: a
+    // commit in withTransaction would wake this process's relay directly.
+    const [id] = await t.db.transaction().execute((trx) => enqueueOnCommit(trx, { topic: 'direct', payload: {} }, { schema: t.schema, notify: 'in-transaction' }))
     await waitFor(() => publisher.confirmed.some((m) => m.messageId === id), { timeoutMs: 10_000, message: 'woken by the NOTIFY' })
     expect(logger.warnings).toEqual([])
   } finally {

@@ -7,6 +7,13 @@ const t = useTestDatabase('relay_resilience')
 const opts = () => ({ schema: t.schema })
 const enqueue = (n: number, topic = 'r') =>
   withTransaction(t.db, (trx) => enqueueOnCommit(trx, Array.from({ length: n }, (_, i) => ({ topic, key: `k${i % 5}`, payload: i })), opts()))
+/**
+ * A commit that only LISTEN can hear, as a writer in another process's: a
+ * transaction txbox does not open has no commit hook to wake this process's
+ * relays, so the NOTIFY sent inside it is the only signal.
+ */
+const enqueueSignalledByNotifyOnly = (topic: string) =>
+  t.db.transaction().execute((trx) => enqueueOnCommit(trx, { topic, payload: 1 }, { ...opts(), notify: 'in-transaction' }))
 const backlog = async () => Number((await sql<{ n: string }>`select count(*) as n from ${sql.id(t.schema, 'outbox')}`.execute(t.db)).rows[0]?.n)
 
 beforeAll(async () => {
@@ -76,7 +83,7 @@ describe('wake-up', () => {
     await relay.start()
     try {
       const started = Date.now()
-      await enqueue(1, 'wake')
+      await enqueueSignalledByNotifyOnly('wake')
       await waitFor(() => publisher.confirmed.length === 1, { timeoutMs: 5000 })
       expect(Date.now() - started).toBeLessThan(5000)
 
@@ -90,7 +97,7 @@ describe('wake-up', () => {
           where application_name = ${app} and query like 'LISTEN%' and not (pid = any(${before}::int[]))`.execute(t.db)
         return (rows[0]?.n ?? 0) > 0
       }, { timeoutMs: 10_000 })
-      await enqueue(1, 'wake again')
+      await enqueueSignalledByNotifyOnly('wake again')
       await waitFor(() => publisher.confirmed.length === 2, { timeoutMs: 5000 })
     } finally {
       await relay.stop()

@@ -35,6 +35,15 @@ describe('names of up to 48 characters work end to end, whatever PostgreSQL does
     relay.on('idle', () => {
       idleCycles += 1
     })
+    // The relay in this process is also woken directly by the commit: a
+    // LISTEN of our own checks that the NOTIFY itself reaches the channel.
+    const channel = resolveTableNames(options()).channel
+    const listener = await relayDb.pool.connect()
+    let heard = 0
+    listener.on('notification', (n) => {
+      if (n.channel === channel) heard += 1
+    })
+    await listener.query(`LISTEN "${channel}"`)
     await relay.start()
     try {
       // The listener signals once when it connects (a signal may have been
@@ -42,8 +51,11 @@ describe('names of up to 48 characters work end to end, whatever PostgreSQL does
       await waitFor(() => idleCycles >= 2, { timeoutMs: 5000 })
       const [id] = await withTransaction(t.db, (trx) => enqueueOnCommit(trx, { topic: 'long', payload: notify }, { ...options(), notify }))
       await waitFor(() => publisher.confirmed.some((m) => m.messageId === id), { timeoutMs: 5000 })
+      await waitFor(() => heard >= 1, { timeoutMs: 5000, message: `a NOTIFY on ${channel}` })
     } finally {
       await relay.stop()
+      await listener.query(`UNLISTEN "${channel}"`)
+      listener.release()
     }
   })
 
