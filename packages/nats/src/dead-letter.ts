@@ -1,4 +1,4 @@
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream'
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
 import { headers as natsHeaders } from '@nats-io/transport-node'
 import { DEAD_LETTER_PREFIX, MESSAGE_ID_HEADER } from './nats-message.js'
 
@@ -48,4 +48,17 @@ export async function publishDeadLetter(js: JetStreamClient, subject: string, ms
 function oneLine(text: string): string {
   const line = text.replace(/[\r\n]+/g, ' ').trim()
   return line.length > MAX_ERROR_CHARS ? `${line.slice(0, MAX_ERROR_CHARS)}…` : line || 'no reason given'
+}
+
+/** Why dead letters to `subject` would fail (no stream captures it), or undefined when a stream does. */
+export async function deadLetterStreamProblem(jsm: JetStreamManager, subject: string): Promise<{ error: unknown; message: string } | undefined> {
+  try {
+    await jsm.streams.find(subject)
+    return undefined
+  } catch (error) {
+    return {
+      error,
+      message: `no stream captures the dead-letter subject "${subject}"; a message that keeps failing will be retried until one does (create a stream with subjects ['txbox.dead.>'], or pass deadLetterSubject)`,
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { type Consumer, type ConsumerMessages, type JetStreamClient, type JetStr
 import type { NatsConnection } from '@nats-io/transport-node'
 import { callHandler, ConsumerLoop, processedBefore, timedOut } from '@txbox/core/adapter'
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './nats-options.js'
-import { publishDeadLetter } from './dead-letter.js'
+import { deadLetterStreamProblem, publishDeadLetter } from './dead-letter.js'
 import { ensureDurableConsumer, isNotFound } from './durable-consumer.js'
 import { NatsConsumerStartError } from './errors/nats-consumer-start-error.js'
 import { NatsHandlerTimeoutError } from './errors/nats-handler-timeout-error.js'
@@ -97,15 +97,8 @@ class PullLoop<T> extends ConsumerLoop implements NatsConsumer {
 
   /** Warns at start when no stream captures the dead-letter subject: every dead letter would fail. */
   async checkDeadLetterStream(): Promise<void> {
-    try {
-      await this.jsm.streams.find(this.o.deadLetterSubject)
-    } catch (error) {
-      this.log(
-        'warn',
-        { err: error, ...this.where() },
-        `no stream captures the dead-letter subject "${this.o.deadLetterSubject}"; a message that keeps failing will be retried until one does (create a stream with subjects ['txbox.dead.>'], or pass deadLetterSubject)`,
-      )
-    }
+    const problem = await deadLetterStreamProblem(this.jsm, this.o.deadLetterSubject)
+    if (problem) this.log('warn', { err: problem.error, ...this.where() }, problem.message)
   }
 
   /** The user's connection closed: nothing can be pulled on it any more. */
