@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ensureBuilt, ensureCliBuilt, repoRoot, startCli } from '../../core/test/cli/cli-process.js'
 
 // `txbox dashboard` told to stop while its queries are stuck (a lock held on
-// the outbox, as a long migration or a VACUUM FULL would) exits anyway, within
+// a table, as a long migration or a VACUUM FULL would) exits anyway, within
 // its bound, instead of waiting for the lock.
 const dashboardPackage = path.join(repoRoot, 'packages/dashboard')
 const project = mkdtempSync(path.join(tmpdir(), 'txbox-dashboard-stop-'))
@@ -27,14 +27,20 @@ afterAll(() => {
   rmSync(project, { recursive: true, force: true })
 })
 
-test('SIGTERM while the sampler waits on a lock held on the outbox: the process exits within its 5 s bound, not when the lock goes', async () => {
-  const cli = startCli(['dashboard', '--port', '0', '--schema', t.schema, '--log-format', 'json'], { cwd: project, env: { DATABASE_URL: t.url } })
+test('SIGTERM while a page request waits on a lock held on the dead letters: the process exits within its 5 s bound, not when the lock goes', async () => {
+  const token = 'shutdown-test-token-0123456789'
+  const cli = startCli(['dashboard', '--port', '0', '--schema', t.schema, '--log-format', 'json', '--token', token], { cwd: project, env: { DATABASE_URL: t.url } })
   const locker = await t.client()
+  const request = new AbortController()
   try {
-    await waitForValue(() => /^open (\S+)$/m.exec(cli.stdout())?.[1], (u) => u !== undefined, { timeoutMs: 15_000, message: `txbox dashboard prints its URL (stderr: ${cli.stderr()})` })
+    const logged = await waitForValue(() => /"url":"([^"]+)"/.exec(cli.stdout() + cli.stderr())?.[1], (u) => u !== undefined, {
+      timeoutMs: 15_000,
+      message: `txbox dashboard logs its URL (stderr: ${cli.stderr()})`,
+    })
     await locker.query('BEGIN')
-    await locker.query(`LOCK TABLE ${sql.id(t.schema, 'outbox').compile(t.db).sql} IN ACCESS EXCLUSIVE MODE`)
-    // The dashboard's sampler (every 10 s, and at start) is now waiting for the lock.
+    await locker.query(`LOCK TABLE ${sql.id(t.schema, 'outbox_dead').compile(t.db).sql} IN ACCESS EXCLUSIVE MODE`)
+    // A page asks for the dead letters: its query now waits for the lock.
+    const pending = fetch(`${logged}/api/dead-letters`, { headers: { authorization: `Bearer ${token}` }, signal: request.signal }).catch(() => undefined)
     await waitFor(
       async () => {
         const { rows } = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'txbox-cli' AND wait_event_type = 'Lock'`)
@@ -56,7 +62,9 @@ test('SIGTERM while the sampler waits on a lock held on the outbox: the process 
     expect(exited).toBeGreaterThan(0)
     expect(exited).toBeLessThan(30_000)
     expect(cli.stderr() + cli.stdout()).toContain('did not close within the bound')
+    await pending
   } finally {
+    request.abort()
     cli.kill('SIGKILL')
     await locker.query('ROLLBACK').catch(() => {})
     await locker.end()
